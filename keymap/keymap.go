@@ -1,0 +1,255 @@
+// Package keymap is the one place where opsdeck's key bindings live: every
+// binding is data (a name, a category, keys and help text), help screens are
+// generated from it, users remap by name, and conflicts are reported at
+// start-up instead of surfacing as a key that silently does the wrong thing.
+package keymap
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+)
+
+// Categories group bindings in the help overlay; a binding is active in the
+// scope its category names (global keys everywhere, table keys in lists...).
+const (
+	Global = "global"
+	List   = "list"
+	Table  = "navigation"
+	Detail = "job detail"
+	Prompt = "prompt"
+)
+
+// Binding is one named action. Keys may be chords written as two keys with
+// no separator, e.g. "yv": the first key arms the chord, the second fires it.
+type Binding struct {
+	Name     string
+	Category string
+	key.Binding
+}
+
+// Map holds every binding by name. It is built once at start-up and passed
+// to the views through their shared context; nothing mutates it afterwards.
+type Map struct {
+	byName map[string]*Binding
+	order  []string
+}
+
+type def struct {
+	name, cat string
+	keys      []string
+	helpKey   string
+	help      string
+}
+
+// The default bindings. Destructive actions (none yet in this slice) must
+// never be a single key that a vim or tmux user hits by accident.
+var defaults = []def{
+	{"quit", Global, []string{"q", "ctrl+c"}, "q", "quit"},
+	{"help", Global, []string{"?"}, "?", "toggle help"},
+	{"back", Global, []string{"esc"}, "esc", "back / close"},
+	{"command", Global, []string{":"}, ":", "command (:jobs, :errors …)"},
+	{"resync", Global, []string{"ctrl+r"}, "ctrl+r", "sync now"},
+
+	{"up", Table, []string{"k", "up"}, "k/↑", "up"},
+	{"down", Table, []string{"j", "down"}, "j/↓", "down"},
+	{"page_up", Table, []string{"pgup", "ctrl+b"}, "pgup", "page up"},
+	{"page_down", Table, []string{"pgdown", "ctrl+f"}, "pgdn", "page down"},
+	{"half_up", Table, []string{"ctrl+u"}, "ctrl+u", "half page up"},
+	{"half_down", Table, []string{"ctrl+d"}, "ctrl+d", "half page down"},
+	{"top", Table, []string{"g", "home"}, "g", "first row"},
+	{"bottom", Table, []string{"G", "end"}, "G", "last row"},
+
+	{"open", List, []string{"enter"}, "enter", "open"},
+	{"filter", List, []string{"/"}, "/", "filter (SCIM)"},
+	{"clear_filter", List, []string{"backspace"}, "bksp", "clear filter"},
+	{"sort_next", List, []string{">"}, ">", "sort by next column"},
+	{"sort_prev", List, []string{"<"}, "<", "sort by previous column"},
+	{"sort_reverse", List, []string{"r"}, "r", "reverse sort"},
+	{"sort_col", List, []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}, "1-9", "sort by column N (again: reverse)"},
+
+	{"toggle", Detail, []string{"e", "enter", " "}, "e", "fold/unfold node"},
+	{"toggle_all", Detail, []string{"E"}, "E", "fold/unfold all"},
+	{"expand", Detail, []string{"l", "right"}, "l/→", "expand"},
+	{"collapse", Detail, []string{"h", "left"}, "h/←", "collapse / parent"},
+	{"search", Detail, []string{"/"}, "/", "search in payloads"},
+	{"next_match", Detail, []string{"n"}, "n", "next match"},
+	{"prev_match", Detail, []string{"N"}, "N", "previous match"},
+	{"copy_value", Detail, []string{"yv"}, "yv", "copy value (OSC52)"},
+	{"copy_path", Detail, []string{"yp"}, "yp", "copy JSON path (OSC52)"},
+	{"copy_job", Detail, []string{"yy"}, "yy", "copy whole job JSON"},
+
+	{"accept", Prompt, []string{"enter"}, "enter", "apply"},
+	{"cancel", Prompt, []string{"esc"}, "esc", "cancel"},
+	{"complete", Prompt, []string{"tab"}, "tab", "complete"},
+	{"history_prev", Prompt, []string{"up"}, "↑", "previous in history"},
+	{"history_next", Prompt, []string{"down"}, "↓", "next in history"},
+}
+
+// Default returns the built-in bindings.
+func Default() *Map {
+	m := &Map{byName: map[string]*Binding{}}
+	for _, d := range defaults {
+		b := &Binding{Name: d.name, Category: d.cat,
+			Binding: key.NewBinding(key.WithKeys(d.keys...), key.WithHelp(d.helpKey, d.help))}
+		m.byName[d.name] = b
+		m.order = append(m.order, d.name)
+	}
+	return m
+}
+
+// Get returns the binding with the given name. Unknown names are a
+// programming error caught by tests, so an empty (never matching) binding is
+// returned rather than a panic in the UI.
+func (m *Map) Get(name string) key.Binding {
+	if b, ok := m.byName[name]; ok {
+		return b.Binding
+	}
+	return key.NewBinding(key.WithDisabled())
+}
+
+// Names lists all binding names in definition order.
+func (m *Map) Names() []string { return append([]string(nil), m.order...) }
+
+// Rebind replaces the keys of the named bindings, e.g. from a config file:
+// {"down": ["j", "ctrl+n"]}. Help text follows the first key.
+func (m *Map) Rebind(over map[string][]string) error {
+	var errs []string
+	names := make([]string, 0, len(over))
+	for n := range over {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b, ok := m.byName[n]
+		if !ok {
+			errs = append(errs, fmt.Sprintf("unknown binding %q", n))
+			continue
+		}
+		keys := over[n]
+		if len(keys) == 0 {
+			errs = append(errs, fmt.Sprintf("binding %q: no keys given", n))
+			continue
+		}
+		b.Binding = key.NewBinding(key.WithKeys(keys...), key.WithHelp(keys[0], b.Help().Desc))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("keymap: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// scopes says which categories are live at the same time: a key bound twice
+// within one live set is a conflict. Global keys are live everywhere except
+// in a prompt, where keys are text.
+var scopes = [][]string{
+	{Global, Table, List},
+	{Global, Table, Detail},
+}
+
+// Conflicts reports keys bound to two actions that can be live at once.
+// Identical keys across scopes that are never active together are fine
+// (enter opens in a list and folds in the detail view).
+func (m *Map) Conflicts() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, scope := range scopes {
+		owner := map[string]string{}
+		for _, name := range m.order {
+			b := m.byName[name]
+			if !contains(scope, b.Category) {
+				continue
+			}
+			for _, k := range b.Keys() {
+				if prev, ok := owner[k]; ok && prev != name {
+					msg := fmt.Sprintf("key %q is bound to both %q and %q", k, prev, name)
+					if !seen[msg] {
+						seen[msg] = true
+						out = append(out, msg)
+					}
+					continue
+				}
+				owner[k] = name
+			}
+		}
+	}
+	return out
+}
+
+// Section is one block of the generated help.
+type Section struct {
+	Title string
+	Rows  [][2]string // key, description
+}
+
+// Help generates help sections for the given categories, in that order.
+func (m *Map) Help(categories ...string) []Section {
+	var out []Section
+	for _, c := range categories {
+		s := Section{Title: c}
+		for _, name := range m.order {
+			b := m.byName[name]
+			if b.Category != c || !b.Enabled() {
+				continue
+			}
+			h := b.Help()
+			s.Rows = append(s.Rows, [2]string{h.Key, h.Desc})
+		}
+		if len(s.Rows) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Chord tracks a two-key sequence such as "yv". Feed every key string; it
+// reports the binding name that fired, or whether it is waiting for a second
+// key so the view can show "y-" in its status line.
+type Chord struct {
+	pending string
+}
+
+// Pending is the armed first key, "" when none.
+func (c *Chord) Pending() string { return c.pending }
+
+// Feed consumes one key. fired is the name of a chord binding completed by
+// this key; consumed says the key was used by the chord machinery (armed or
+// completed or cancelled an armed chord) and must not be handled further.
+func (c *Chord) Feed(m *Map, names []string, k string) (fired string, consumed bool) {
+	if c.pending != "" {
+		seq := c.pending + k
+		c.pending = ""
+		for _, n := range names {
+			for _, bk := range m.Get(n).Keys() {
+				if bk == seq {
+					return n, true
+				}
+			}
+		}
+		return "", true
+	}
+	for _, n := range names {
+		b := m.Get(n)
+		if !b.Enabled() {
+			continue
+		}
+		for _, bk := range b.Keys() {
+			if len(bk) == 2 && bk[:1] == k {
+				c.pending = k
+				return "", true
+			}
+		}
+	}
+	return "", false
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,317 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	filter "github.com/opsdeck/opsdeck/store/internal/filterstub"
+)
+
+// Entity names, as used by Count and StateCounts (and the filter schemas).
+const (
+	EntityTasks   = "tasks"
+	EntityActions = "actions"
+	EntityJobs    = "jobs"
+)
+
+// entity is what the generic read path needs to know about a table.
+type entity struct {
+	table       string
+	schema      *filter.Schema
+	defaultSort string
+	cols        []string // rowid first, payload columns last
+	payloadCols int
+}
+
+var (
+	tasksEntity   = &entity{EntityTasks, filter.Tasks, "started_at", taskCols, taskPayloadCols}
+	actionsEntity = &entity{EntityActions, filter.Actions, "started_at", actionCols, actionPayloadCols}
+	jobsEntity    = &entity{EntityJobs, filter.Jobs, "created_at", jobCols, jobPayloadCols}
+)
+
+func entityByName(name string) (*entity, error) {
+	switch name {
+	case EntityTasks:
+		return tasksEntity, nil
+	case EntityActions:
+		return actionsEntity, nil
+	case EntityJobs:
+		return jobsEntity, nil
+	}
+	return nil, fmt.Errorf("unknown entity %q", name)
+}
+
+// Query selects and orders rows of one entity.
+type Query struct {
+	Where filter.Node // nil: every row
+	// Sort is a field of the entity's filter schema; "" means created_at for
+	// jobs and started_at for tasks and actions, the orders the indexes serve.
+	Sort string
+	Desc bool
+}
+
+// Key is the position of a row in a Query's order: its sort value and, to
+// break ties, its rowid. Take it from a row with JobKey, TaskKey, ActionKey.
+type Key struct {
+	Sort  any
+	RowID int64
+}
+
+// JobKey is r's position in q's order.
+func JobKey(q Query, r JobRow) Key { return keyOf(jobsEntity, q, &r) }
+
+// TaskKey is r's position in q's order.
+func TaskKey(q Query, r TaskRow) Key { return keyOf(tasksEntity, q, &r) }
+
+// ActionKey is r's position in q's order.
+func ActionKey(q Query, r ActionRow) Key { return keyOf(actionsEntity, q, &r) }
+
+type fielder interface {
+	Field(name string) (any, bool)
+}
+
+func keyOf(e *entity, q Query, r fielder) Key {
+	sort := q.Sort
+	if sort == "" {
+		sort = e.defaultSort
+	}
+	v, _ := r.Field(sort)
+	var id int64
+	switch r := r.(type) {
+	case *JobRow:
+		id = r.RowID
+	case *TaskRow:
+		id = r.RowID
+	case *ActionRow:
+		id = r.RowID
+	}
+	return Key{Sort: v, RowID: id}
+}
+
+// pageSQL builds the keyset query for one page. Rows come back in scan
+// order: q's order, or its reverse when backward (the caller re-reverses).
+func (e *entity) pageSQL(q Query, after *Key, backward bool, limit int, withPayload bool) (string, []any, error) {
+	sortName := q.Sort
+	if sortName == "" {
+		sortName = e.defaultSort
+	}
+	f, ok := e.schema.Field(sortName)
+	if !ok {
+		return "", nil, fmt.Errorf("cannot sort %s by %q: not a field", e.table, sortName)
+	}
+	col := f.Column
+	if col == "" {
+		col = f.Name
+	}
+	where, args, err := filter.ToSQL(q.Where, e.schema)
+	if err != nil {
+		return "", nil, err
+	}
+	desc := q.Desc != backward // direction of the scan
+	dir, cmp := "ASC", ">"
+	if desc {
+		dir, cmp = "DESC", "<"
+	}
+	cols := e.cols
+	if !withPayload {
+		cols = cols[:len(cols)-e.payloadCols]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "SELECT %s FROM %s", strings.Join(cols, ", "), e.table)
+	var conds []string
+	if where != "" {
+		conds = append(conds, "("+where+")")
+	}
+	if after != nil {
+		// A row value comparison lets SQLite seek the (col[, rowid]) index
+		// straight to the key instead of filtering from the start.
+		conds = append(conds, fmt.Sprintf("(%s, rowid) %s (?, ?)", col, cmp))
+		args = append(args, bindable(after.Sort), after.RowID)
+	}
+	if len(conds) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(conds, " AND "))
+	}
+	fmt.Fprintf(&b, " ORDER BY %s %s, rowid %s LIMIT ?", col, dir, dir)
+	args = append(args, limit)
+	return b.String(), args, nil
+}
+
+func bindable(v any) any {
+	if b, ok := v.(bool); ok {
+		return b2i(b)
+	}
+	return v
+}
+
+// page runs a keyset page query and scans each row with scan.
+func page[T any](ctx context.Context, s *Store, e *entity, q Query, after *Key, backward bool, limit int, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	query, args, err := e.pageSQL(q, after, backward, limit, false)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", e.table, err)
+	}
+	defer rows.Close()
+	out := make([]T, 0, limit)
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", e.table, err)
+	}
+	if backward {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, nil
+}
+
+// Jobs returns up to limit jobs in q's order strictly after the key after,
+// or, when backward, the limit rows just before it (still in q's order).
+// With after == nil it returns the first page, or the last when backward.
+// List rows carry no Request, Result or Raw: fetch those with Job.
+func (s *Store) Jobs(ctx context.Context, q Query, after *Key, backward bool, limit int) ([]JobRow, error) {
+	return page(ctx, s, jobsEntity, q, after, backward, limit, func(rows *sql.Rows) (JobRow, error) {
+		var r JobRow
+		p := r.ptrs()
+		return r, rows.Scan(p[:len(p)-jobPayloadCols]...)
+	})
+}
+
+// Tasks: see Jobs.
+func (s *Store) Tasks(ctx context.Context, q Query, after *Key, backward bool, limit int) ([]TaskRow, error) {
+	return page(ctx, s, tasksEntity, q, after, backward, limit, func(rows *sql.Rows) (TaskRow, error) {
+		var r TaskRow
+		var msgs string
+		p := r.ptrs(&msgs)
+		if err := rows.Scan(p[:len(p)-taskPayloadCols]...); err != nil {
+			return r, err
+		}
+		return r, decodeMessages(msgs, &r)
+	})
+}
+
+// Actions: see Jobs.
+func (s *Store) Actions(ctx context.Context, q Query, after *Key, backward bool, limit int) ([]ActionRow, error) {
+	return page(ctx, s, actionsEntity, q, after, backward, limit, func(rows *sql.Rows) (ActionRow, error) {
+		var r ActionRow
+		p := r.ptrs()
+		return r, rows.Scan(p[:len(p)-actionPayloadCols]...)
+	})
+}
+
+func decodeMessages(msgs string, r *TaskRow) error {
+	if msgs == "" || msgs == "[]" {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(msgs), &r.Messages); err != nil {
+		return fmt.Errorf("task %s: messages: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Job returns one job with its payloads and raw object, or ErrNotFound.
+func (s *Store) Job(ctx context.Context, jobID string) (JobRow, error) {
+	var r JobRow
+	err := s.r.QueryRowContext(ctx,
+		"SELECT "+strings.Join(jobCols, ", ")+" FROM jobs WHERE job_id = ?", jobID).Scan(r.ptrs()...)
+	return r, notFound(err, "job", jobID)
+}
+
+// Task returns one task with its raw object, or ErrNotFound.
+func (s *Store) Task(ctx context.Context, id string) (TaskRow, error) {
+	var r TaskRow
+	var msgs string
+	err := s.r.QueryRowContext(ctx,
+		"SELECT "+strings.Join(taskCols, ", ")+" FROM tasks WHERE id = ?", id).Scan(r.ptrs(&msgs)...)
+	if err == nil {
+		err = decodeMessages(msgs, &r)
+	}
+	return r, notFound(err, "task", id)
+}
+
+// Action returns one action with its raw object, or ErrNotFound.
+func (s *Store) Action(ctx context.Context, policyTask, actionName string) (ActionRow, error) {
+	var r ActionRow
+	err := s.r.QueryRowContext(ctx,
+		"SELECT "+strings.Join(actionCols, ", ")+" FROM actions WHERE policy_task = ? AND action_name = ?",
+		policyTask, actionName).Scan(r.ptrs()...)
+	return r, notFound(err, "action", policyTask+"/"+actionName)
+}
+
+func notFound(err error, what, id string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s %q: %w", what, id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", what, id, err)
+	}
+	return nil
+}
+
+// Count returns how many rows of entity match where (nil: all rows, read
+// from the state counters).
+func (s *Store) Count(ctx context.Context, entityName string, where filter.Node) (int, error) {
+	e, err := entityByName(entityName)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if where == nil {
+		err := s.r.QueryRowContext(ctx,
+			"SELECT coalesce(sum(n), 0) FROM state_counts WHERE entity = ?", e.table).Scan(&n)
+		return n, err
+	}
+	w, args, err := filter.ToSQL(where, e.schema)
+	if err != nil {
+		return 0, err
+	}
+	q := "SELECT count(*) FROM " + e.table
+	if w != "" {
+		q += " WHERE " + w
+	}
+	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s: %w", e.table, err)
+	}
+	return n, nil
+}
+
+// StateCounts returns the number of rows of entity in each state (states
+// with no rows are absent). It reads counters kept up to date by every write,
+// so it costs the same on ten rows as on ten million.
+func (s *Store) StateCounts(ctx context.Context, entityName string) (map[string]int, error) {
+	e, err := entityByName(entityName)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT state, n FROM state_counts WHERE entity = ? AND n > 0", e.table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		m[st] = n
+	}
+	return m, rows.Err()
+}

@@ -1,0 +1,352 @@
+package emulator
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opsdeck/opsdeck/sync/veza"
+)
+
+// Options configure an emulated tenant. The zero value is usable.
+type Options struct {
+	Seed        int64
+	Scale       int       // number of integration jobs; 0 means 20,000
+	Token       string    // bearer token to require; "" means DefaultToken
+	Now         time.Time // newest data is just before Now; zero means DefaultNow
+	PageSizeMax int       // largest page served; 0 means 100
+}
+
+const (
+	// DefaultScale is the number of jobs when Options.Scale is 0.
+	DefaultScale = 20000
+	// DefaultToken is the bearer token when Options.Token is empty.
+	DefaultToken = "opsdeck-emulator-token"
+	// defaultPageSize is used when page_size is absent or 0 (§1.1).
+	defaultPageSize = 100
+	// defaultScanBudget bounds the records one list request examines, so a
+	// filter that matches nothing cannot make one request walk a million
+	// records; the page then comes back short (maybe empty) with has_more.
+	defaultScanBudget = 200000
+)
+
+// DefaultNow anchors the data when Options.Now is zero, so output does not
+// depend on the wall clock.
+var DefaultNow = time.Date(2026, time.January, 5, 9, 30, 0, 0, time.UTC)
+
+// Server is an emulated Veza tenant; it implements http.Handler and is safe
+// for concurrent use.
+type Server struct {
+	g           *gen
+	token       string
+	now         time.Time
+	pageSizeMax int
+	scanBudget  int
+	macKey      uint64
+	reqIDKey    uint64
+
+	countsOnce sync.Once
+	counts     [3][numStates]int // tasks, actions, jobs per state
+
+	permMu sync.Mutex
+	perms  map[permKey][]int32
+
+	examined atomic.Int64 // records looked at by list requests, for tests
+}
+
+// New builds a server. It only lays out the data set (a few bytes per
+// record); records are generated when requested.
+func New(opts Options) *Server {
+	if opts.Scale <= 0 {
+		opts.Scale = DefaultScale
+	}
+	opts.Scale = min(opts.Scale, 1<<31-1)
+	if opts.Token == "" {
+		opts.Token = DefaultToken
+	}
+	if opts.Now.IsZero() {
+		opts.Now = DefaultNow
+	}
+	if opts.PageSizeMax <= 0 {
+		opts.PageSizeMax = defaultPageSize
+	}
+	r := newRNG(opts.Seed, streamMAC, 0)
+	return &Server{
+		g:           newGen(opts.Seed, opts.Scale, opts.Now),
+		token:       opts.Token,
+		now:         opts.Now.UTC(),
+		pageSizeMax: opts.PageSizeMax,
+		scanBudget:  defaultScanBudget,
+		macKey:      r.next(),
+		reqIDKey:    r.next(),
+		perms:       map[permKey][]int32{},
+	}
+}
+
+// Counts returns the number of tasks, actions and jobs.
+func (s *Server) Counts() (tasks, actions, jobs int) { return s.g.nTasks, s.g.nActions, s.g.nJobs }
+
+// StateCounts returns the number of jobs in each state (states with no jobs
+// are left out).
+func (s *Server) StateCounts() map[string]int {
+	c := s.stateCounts()
+	out := map[string]int{}
+	for st, n := range c[entJobs] {
+		if n > 0 {
+			out[veza.States[st]] = n
+		}
+	}
+	return out
+}
+
+func (s *Server) stateCounts() *[3][numStates]int {
+	s.countsOnce.Do(func() {
+		var t taskSk
+		for i := 0; i < s.g.nTasks; i++ {
+			s.g.skel(i, &t)
+			s.counts[entTasks][t.fate]++
+			for p := 0; p < t.na; p++ {
+				s.counts[entActions][t.acts[p].state]++
+			}
+			for j := 0; j < t.nj; j++ {
+				s.counts[entJobs][t.jobs[j].state]++
+			}
+		}
+	})
+	return &s.counts
+}
+
+// Running is a Server listening on a real socket.
+type Running struct {
+	URL    string // http://127.0.0.1:port
+	Token  string
+	Server *Server
+
+	srv  *http.Server
+	done chan struct{}
+	once sync.Once
+	err  error
+}
+
+// Start listens on addr ("127.0.0.1:0" picks a free port) and serves until
+// ctx is done or Close is called.
+func Start(ctx context.Context, addr string, opts Options) (*Running, error) {
+	s := New(opts)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	run := &Running{
+		URL:    "http://" + ln.Addr().String(),
+		Token:  s.token,
+		Server: s,
+		srv:    &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second},
+		done:   make(chan struct{}),
+	}
+	go func() {
+		defer close(run.done)
+		_ = run.srv.Serve(ln) // always non-nil; Close reports shutdown problems
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = run.Close()
+		case <-run.done:
+		}
+	}()
+	return run, nil
+}
+
+// Close stops the listener and drops open connections. It is safe to call
+// more than once.
+func (r *Running) Close() error {
+	r.once.Do(func() {
+		if err := r.srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.err = err
+		}
+		<-r.done
+	})
+	return r.err
+}
+
+// lcm is the prefix of the Lifecycle Management activity-log API.
+const lcm = "/api/private/lifecycle_management"
+
+// route is one entry of the routing table. Pattern segments in braces
+// capture one path segment, URL-unescaped (action names may contain '/').
+type route struct {
+	method  string
+	pattern string
+	handle  func(s *Server, w http.ResponseWriter, r *http.Request, args []string)
+	segs    []string
+}
+
+// routes is the one routing table of the emulator (API-CONTRACT.md §1.2-1.4;
+// the paths are [assumed] there, so they live only here).
+var routes = func() []route {
+	rs := []route{
+		{method: http.MethodGet, pattern: lcm + "/policy_tasks", handle: listTasks},
+		{method: http.MethodGet, pattern: lcm + "/policy_tasks/{id}", handle: getTask},
+		{method: http.MethodGet, pattern: lcm + "/action_events", handle: listActions},
+		{method: http.MethodGet, pattern: lcm + "/action_events/{policy_task}/{action_name}", handle: getAction},
+		{method: http.MethodGet, pattern: lcm + "/action_job_events", handle: listJobs},
+		{method: http.MethodGet, pattern: lcm + "/action_job_events/{job_id}", handle: getJob},
+	}
+	for i := range rs {
+		rs[i].segs = strings.Split(strings.TrimPrefix(rs[i].pattern, "/"), "/")
+	}
+	return rs
+}()
+
+// match reports whether the escaped path segments fit rt, and the
+// unescaped values of its captures.
+func (rt *route) match(segs []string) ([]string, bool) {
+	if len(segs) != len(rt.segs) {
+		return nil, false
+	}
+	var args []string
+	for i, p := range rt.segs {
+		if strings.HasPrefix(p, "{") {
+			v, err := url.PathUnescape(segs[i])
+			if err != nil || v == "" {
+				return nil, false
+			}
+			args = append(args, v)
+		} else if segs[i] != p {
+			return nil, false
+		}
+	}
+	return args, true
+}
+
+// ServeHTTP authenticates, routes, and answers with the API's JSON.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="veza"`)
+		s.writeError(w, r, http.StatusUnauthorized, "Unauthenticated", "missing or invalid API key")
+		return
+	}
+	segs := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	var allow []string
+	for i := range routes {
+		rt := &routes[i]
+		args, ok := rt.match(segs)
+		if !ok {
+			continue
+		}
+		if rt.method != r.Method {
+			allow = append(allow, rt.method)
+			continue
+		}
+		rt.handle(s, w, r, args)
+		return
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, http.StatusMethodNotAllowed, "Unimplemented", fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	s.writeError(w, r, http.StatusNotFound, "NotFound", fmt.Sprintf("no API route for %s", r.URL.Path))
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.token)) == 1
+}
+
+// requestID is a random-looking id that is a function of the request, so
+// that responses stay byte-identical across runs.
+func (s *Server) requestID(r *http.Request) string {
+	h := s.reqIDKey
+	for _, part := range []string{r.Method, r.URL.RequestURI()} {
+		for i := 0; i < len(part); i++ {
+			h = mix64(h ^ uint64(part[i]))
+		}
+		h = mix64(h ^ 0xff)
+	}
+	return fmt.Sprintf("%016x%016x", h, mix64(h^s.reqIDKey))
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string, violations ...veza.FieldViolation) {
+	body := veza.ErrorBody{
+		Code:      code,
+		Message:   msg,
+		RequestID: s.requestID(r),
+		Timestamp: s.now.Format(time.RFC3339Nano),
+	}
+	if len(violations) > 0 {
+		body.Details = []veza.ErrorDetail{{Type: "type.googleapis.com/google.rpc.BadRequest", FieldViolations: violations}}
+	}
+	writeJSON(w, status, body)
+}
+
+// badRequest answers 400 InvalidArgument naming the offending parameter.
+func (s *Server) badRequest(w http.ResponseWriter, r *http.Request, field, desc string) {
+	s.writeError(w, r, http.StatusBadRequest, "InvalidArgument", "invalid "+field+": "+desc,
+		veza.FieldViolation{Field: field, Description: desc})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"code":"Internal","message":"encoding failed"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func getTask(s *Server, w http.ResponseWriter, r *http.Request, args []string) {
+	i, ok := s.g.ids.parse(kindTask, args[0])
+	if !ok || i >= s.g.nTasks {
+		s.writeError(w, r, http.StatusNotFound, "NotFound", fmt.Sprintf("workflow task %q not found", args[0]))
+		return
+	}
+	var m taskMat
+	s.g.mat(i, &m)
+	writeJSON(w, http.StatusOK, veza.ValueEnvelope[veza.Task]{Value: m.task})
+}
+
+func getAction(s *Server, w http.ResponseWriter, r *http.Request, args []string) {
+	if i, ok := s.g.ids.parse(kindTask, args[0]); ok && i < s.g.nTasks {
+		var m taskMat
+		s.g.mat(i, &m)
+		for p := 0; p < m.sk.na; p++ {
+			if m.acts[p].ActionName == args[1] {
+				writeJSON(w, http.StatusOK, veza.ValueEnvelope[veza.Action]{Value: m.acts[p]})
+				return
+			}
+		}
+	}
+	s.writeError(w, r, http.StatusNotFound, "NotFound", fmt.Sprintf("action %q of workflow task %q not found", args[1], args[0]))
+}
+
+func getJob(s *Server, w http.ResponseWriter, r *http.Request, args []string) {
+	k, ok := s.g.ids.parse(kindJob, args[0])
+	if !ok || k >= s.g.nJobs {
+		s.writeError(w, r, http.StatusNotFound, "NotFound", fmt.Sprintf("job %q not found", args[0]))
+		return
+	}
+	var m taskMat
+	s.g.mat(s.g.taskOfJob(k), &m)
+	local := k - m.sk.j0
+	job := m.jobs[local]
+	job.Request, job.Result = s.g.payload(&m, local)
+	writeJSON(w, http.StatusOK, veza.ValueEnvelope[veza.Job]{Value: job})
+}

@@ -1,0 +1,30 @@
+package views
+
+import (
+	"strings"
+
+	"github.com/opsdeck/opsdeck/store/filter"
+	"github.com/opsdeck/opsdeck/ui"
+)
+
+// Commands are the `:` commands the views offer. A filter may follow a
+// list command inline: `:jobs state eq "ERRORED"`.
+func Commands(c *Common) []ui.Command {
+	jobs := func(args string) (ui.View, error) {
+		v, err := NewJobs(c, args)
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+	return []ui.Command{
+		{Name: "jobs", Help: "integration jobs [SCIM filter]", Run: jobs, Complete: filterCompleter(filter.Jobs)},
+		{Name: "errors", Help: "ERRORED integration jobs", Run: func(args string) (ui.View, error) {
+			f := `state eq "ERRORED"`
+			if a := strings.TrimSpace(args); a != "" {
+				f += " and (" + a + ")"
+			}
+			return jobs(f)
+		}, Complete: filterCompleter(filter.Jobs)},
+	}
+}

@@ -1,0 +1,102 @@
+// Package views holds opsdeck's screens: each reads the local cache through
+// the store (so online and offline are one code path) and renders with the
+// ui widgets. Writes to the API are not here yet; when they come they go
+// through the client and write their result back to the store.
+package views
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/opsdeck/opsdeck/keymap"
+	"github.com/opsdeck/opsdeck/store"
+	"github.com/opsdeck/opsdeck/ui"
+)
+
+// Common is the context every view shares (soft-serve style): no
+// package-level mutable state anywhere else.
+type Common struct {
+	Theme *ui.Theme
+	Keys  *keymap.Map
+	Store *store.Store
+	Log   *slog.Logger
+	// Copy puts text on the user's clipboard (OSC52 in production).
+	Copy func(string) error
+	// Now is the clock, pinned in golden tests.
+	Now func() time.Time
+	// Loc is the time zone timestamps are shown in.
+	Loc *time.Location
+
+	ids atomic.Int64
+}
+
+// nextID gives each view a unique id so async replies find their view.
+func (c *Common) nextID() int64 { return c.ids.Add(1) }
+
+// SyncedMsg tells views that a sync committed new rows of Entity.
+type SyncedMsg struct {
+	Entity string
+	Rows   int
+}
+
+// reloadThrottle bounds how often a list re-queries while a sync streams
+// pages in: often enough to feel live, rare enough to stay cheap.
+const reloadThrottle = 700 * time.Millisecond
+
+type reloadTick struct{ id int64 }
+
+func (c *Common) fmtTime(ms int64) string {
+	if ms == 0 {
+		return "—"
+	}
+	t := time.UnixMilli(ms)
+	if c.Loc != nil {
+		t = t.In(c.Loc)
+	}
+	return t.Format("2006-01-02 15:04:05")
+}
+
+func (c *Common) fmtAgo(ms int64) string {
+	if ms == 0 {
+		return "—"
+	}
+	return humanAgo(c.Now().Sub(time.UnixMilli(ms)))
+}
+
+func humanAgo(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+	}
+}
+
+// thousands formats n with thin separators: 1,234,567.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func cmdOf(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
