@@ -205,7 +205,9 @@ func cmdDemo(args []string, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	em, err := emulator.Start(ctx, "127.0.0.1:0", emulator.Options{Seed: *seed, Scale: *scale, Token: randomToken()})
+	// The demo's data ends just before now, so "what is failing right now"
+	// reads true; the standalone emulator pins a date for reproducibility.
+	em, err := emulator.Start(ctx, "127.0.0.1:0", emulator.Options{Seed: *seed, Scale: *scale, Token: randomToken(), Now: time.Now().Truncate(time.Hour)})
 	if err != nil {
 		return fmt.Errorf("start emulator: %w", err)
 	}
@@ -220,15 +222,20 @@ func cmdEmulator(args []string, stdout, stderr io.Writer) error {
 	scale := fs.Int("scale", 100000, "number of integration jobs")
 	seed := fs.Int64("seed", 1, "data seed: the same seed and scale always serve the same data")
 	token := fs.String("token", "", "bearer token clients must send (default: random)")
+	nowFlag := fs.String("now", emulator.DefaultNow.Format(time.RFC3339), "the newest data ends just before this time (RFC 3339)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	now, err := time.Parse(time.RFC3339, *nowFlag)
+	if err != nil {
+		return usageError{fmt.Errorf("--now: %v", err)}
 	}
 	if *token == "" {
 		*token = randomToken()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	em, err := emulator.Start(ctx, *addr, emulator.Options{Seed: *seed, Scale: *scale, Token: *token})
+	em, err := emulator.Start(ctx, *addr, emulator.Options{Seed: *seed, Scale: *scale, Token: *token, Now: now})
 	if err != nil {
 		return err
 	}

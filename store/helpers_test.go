@@ -25,13 +25,13 @@ var ctx = context.Background()
 // in created_at order, random UUID keys, a few jobs per action and a few
 // actions per task, ~1.75 KB of JSON per job with details.
 type gen struct {
-	rng  *rand.Rand
-	t    int64 // current created_at, unix ms
+	rng     *rand.Rand
+	t       int64 // current created_at, unix ms
 	curTask string
-	act  string
-	nAct int // jobs left in the current action
-	nTsk int // actions left in the current task
-	acts int
+	act     string
+	nAct    int // jobs left in the current action
+	nTsk    int // actions left in the current task
+	acts    int
 }
 
 func newGen(seed uint64) *gen {
@@ -97,7 +97,7 @@ func (g *gen) request(name string) []byte {
 	for i := range ents {
 		attrs := map[string]any{}
 		for _, k := range []string{"display_name", "email", "department", "title", "manager", "location", "employee_id", "cost_center"} {
-			attrs[k] = fmt.Sprintf("%s-%s-%04d", k, name, g.rng.IntN(10000))
+			attrs[k] = fmt.Sprintf("%.8s%03d", name, g.rng.IntN(1000))
 		}
 		ents[i] = map[string]any{"entity_type": "OktaUser", "entity_id": g.uuid(), "attributes": attrs}
 	}

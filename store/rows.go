@@ -128,14 +128,14 @@ func (r *TaskRow) ptrs(messages *string) []any {
 }
 
 // args are the values for taskCols[1:] (no rowid), with synced_at given.
-func (r *TaskRow) args(messages string, syncedAt int64) []any {
+func (r *TaskRow) args(syncedAt int64, messages, errorMessage string) []any {
 	return []any{
 		r.ID, r.PolicyID, r.PolicyVersionNumber, r.Workflow, r.EntityType, r.EntityID,
 		r.IdentityID, r.IdentityName, r.IdentityStatus, r.State, b2i(r.DryRun), r.ExtractionEvent,
 		r.PreviousTaskID, r.ScheduledAt, r.StartedAt, r.CompletedAt, b2i(r.AnyChanges),
 		b2i(r.HighPriority), r.Priority, r.Reason, b2i(r.ManuallyTriggered), r.ManuallyTriggeredBy,
 		b2i(r.RuntimeChangeLimitReached), b2i(r.DisregardChangeLimit), messages, r.TCreatedAt,
-		r.TUpdatedAt, r.ErrorMessage, syncedAt,
+		r.TUpdatedAt, errorMessage, syncedAt,
 		textOrDefault(r.Raw, "{}"),
 	}
 }
@@ -187,13 +187,13 @@ func (r *JobRow) ptrs() []any {
 	}
 }
 
-// args takes the already split payloads (see splitJobRaw).
-func (r *JobRow) args(syncedAt int64, request, result, raw any) []any {
+// args takes the derived error message and the split payloads (splitJobRaw).
+func (r *JobRow) args(syncedAt int64, errorMessage string, request, result, raw any) []any {
 	return []any{
 		r.JobID, r.State, r.PolicyTask, r.ActionName, r.ActionType, r.PolicyID,
 		r.WorkflowName, r.IdentityID, r.IdentityName, r.EventSource, r.EventSourceID,
 		r.ExtractionEvent, r.ExtractionEventType, r.StartedAt, r.CompletedAt, r.CreatedAt,
-		b2i(r.AnyChanges), r.EventsCreated, r.ErrorMessage, syncedAt,
+		b2i(r.AnyChanges), r.EventsCreated, errorMessage, syncedAt,
 		request, result, raw,
 	}
 }

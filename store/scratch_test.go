@@ -1,8 +1,8 @@
 package store
 
 import (
-	"testing"
 	filter "github.com/opsdeck/opsdeck/store/internal/filterstub"
+	"testing"
 )
 
 func TestScratch(t *testing.T) {

@@ -98,7 +98,11 @@ func Open(path string) (*Store, error) {
 	// page_size only takes effect on a new, empty file, so it must precede
 	// journal_mode (which writes the header). 8 KiB pages hold three ~2 KB
 	// job rows where 4 KiB pages hold one, with ~40% slack.
-	for _, p := range []string{"PRAGMA page_size = 8192", "PRAGMA journal_mode = WAL"} {
+	ps := "8192"
+	if v := os.Getenv("XPS"); v != "" {
+		ps = v // TEMP experiment
+	}
+	for _, p := range []string{"PRAGMA page_size = " + ps, "PRAGMA journal_mode = WAL"} {
 		if _, err := w.ExecContext(ctx, p); err != nil {
 			w.Close()
 			return nil, fmt.Errorf("open %s: %w", path, err)

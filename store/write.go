@@ -80,72 +80,112 @@ var (
 const cursorUpsertSQL = `INSERT INTO sync_cursors (source, value, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
 
+// op is one row ready to write: its key (to look up the stored state) and
+// the upsert's arguments.
+type op struct {
+	key   string // as the lookup query returns it
+	state string
+	args  []any
+}
+
+type writeSpec struct {
+	table  string
+	upsert string
+	// lookup returns (key, state) of the stored rows whose keys are in the
+	// JSON array ?1; keys are what op.key holds.
+	lookup string
+	// keyJSON is the JSON value lookup expects for one op.key.
+	keyJSON func(key string) any
+}
+
+func plainKey(k string) any { return k }
+
+// actionKey joins the two parts of an action's key; NUL cannot occur in
+// either (SQLite text stops at it).
+func actionKey(policyTask, actionName string) string { return policyTask + "\x00" + actionName }
+
+var (
+	jobsWrite = writeSpec{"jobs", jobUpsertSQL,
+		"SELECT job_id, state FROM jobs WHERE job_id IN (SELECT value FROM json_each(?1))", plainKey}
+	tasksWrite = writeSpec{"tasks", taskUpsertSQL,
+		"SELECT id, state FROM tasks WHERE id IN (SELECT value FROM json_each(?1))", plainKey}
+	actionsWrite = writeSpec{"actions", actionUpsertSQL,
+		`SELECT policy_task || char(0) || action_name, state FROM actions
+		 WHERE (policy_task, action_name) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1))`,
+		func(k string) any { pt, an, _ := strings.Cut(k, "\x00"); return [2]string{pt, an} }}
+)
+
 // WriteJobs upserts rows and then sets cur (when non-nil), all in one
-// transaction: either every row and the cursor are stored, or none.
+// transaction: either every row and the cursor are stored, or none. The
+// cheapest batch is about 1,000 rows: each transaction rewrites every index
+// page it touches, and job ids are random.
 func (s *Store) WriteJobs(ctx context.Context, rows []JobRow, cur *Cursor) (WriteStats, error) {
-	return s.write(ctx, "jobs", jobUpsertSQL, len(rows), func(i int, now int64) ([]any, error) {
+	return s.write(ctx, jobsWrite, len(rows), func(i int, now int64) (op, error) {
 		r := &rows[i]
 		if r.JobID == "" {
-			return nil, fmt.Errorf("job %d: empty job_id", i)
+			return op{}, fmt.Errorf("job %d: empty job_id", i)
 		}
-		raw, req, res := splitJobRaw(r.Raw)
+		raw, req, res := splitJobRaw(r.Raw, r.Request, r.Result)
 		if r.Request != nil {
 			req = r.Request
 		}
 		if r.Result != nil {
 			res = r.Result
 		}
-		row := *r
-		if row.ErrorMessage == "" && res != nil {
-			row.ErrorMessage = firstErrorMessage(res)
+		msg := r.ErrorMessage
+		if msg == "" && res != nil {
+			msg = firstErrorMessage(res)
 		}
-		return row.args(now, nullableText(req), nullableText(res), textOrDefault(raw, "{}")), nil
+		return op{
+			key:   r.JobID,
+			state: r.State,
+			args:  r.args(now, msg, nullableText(req), nullableText(res), textOrDefault(raw, "{}")),
+		}, nil
 	}, cur)
 }
 
 // WriteTasks: see WriteJobs.
 func (s *Store) WriteTasks(ctx context.Context, rows []TaskRow, cur *Cursor) (WriteStats, error) {
-	return s.write(ctx, "tasks", taskUpsertSQL, len(rows), func(i int, now int64) ([]any, error) {
+	return s.write(ctx, tasksWrite, len(rows), func(i int, now int64) (op, error) {
 		r := &rows[i]
 		if r.ID == "" {
-			return nil, fmt.Errorf("task %d: empty id", i)
+			return op{}, fmt.Errorf("task %d: empty id", i)
 		}
 		msgs := "[]"
 		if len(r.Messages) > 0 {
 			b, err := json.Marshal(r.Messages)
 			if err != nil {
-				return nil, err
+				return op{}, err
 			}
 			msgs = string(b)
 		}
-		row := *r
-		if row.ErrorMessage == "" && len(row.Messages) > 0 {
-			row.ErrorMessage = row.Messages[0]
+		msg := r.ErrorMessage
+		if msg == "" && len(r.Messages) > 0 {
+			msg = r.Messages[0]
 		}
-		return row.args(msgs, now), nil
+		return op{key: r.ID, state: r.State, args: r.args(now, msgs, msg)}, nil
 	}, cur)
 }
 
 // WriteActions: see WriteJobs.
 func (s *Store) WriteActions(ctx context.Context, rows []ActionRow, cur *Cursor) (WriteStats, error) {
-	return s.write(ctx, "actions", actionUpsertSQL, len(rows), func(i int, now int64) ([]any, error) {
+	return s.write(ctx, actionsWrite, len(rows), func(i int, now int64) (op, error) {
 		r := &rows[i]
 		if r.PolicyTask == "" || r.ActionName == "" {
-			return nil, fmt.Errorf("action %d: empty policy_task or action_name", i)
+			return op{}, fmt.Errorf("action %d: empty policy_task or action_name", i)
 		}
-		return r.args(now), nil
+		return op{key: actionKey(r.PolicyTask, r.ActionName), state: r.State, args: r.args(now)}, nil
 	}, cur)
 }
 
-func (s *Store) write(ctx context.Context, table, upsert string, n int, args func(i int, now int64) ([]any, error), cur *Cursor) (st WriteStats, err error) {
+func (s *Store) write(ctx context.Context, spec writeSpec, n int, prep func(i int, now int64) (op, error), cur *Cursor) (WriteStats, error) {
 	if s.readOnly {
-		return st, ErrReadOnly
+		return WriteStats{}, ErrReadOnly
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		st = WriteStats{}
+	var st WriteStats
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		st, err = upsertAll(ctx, tx, table, upsert, n, args)
-		if err != nil {
+		if st, err = upsertAll(ctx, tx, spec, n, prep); err != nil {
 			return err
 		}
 		if cur != nil {
@@ -156,59 +196,106 @@ func (s *Store) write(ctx context.Context, table, upsert string, n int, args fun
 		return nil
 	})
 	if err != nil {
-		return WriteStats{}, fmt.Errorf("write %s: %w", table, err)
+		return WriteStats{}, fmt.Errorf("write %s: %w", spec.table, err)
 	}
 	return st, nil
 }
 
-func upsertAll(ctx context.Context, tx *sql.Tx, table, upsert string, n int, args func(i int, now int64) ([]any, error)) (WriteStats, error) {
+// upsertAll writes n rows and moves their state counts. The stored state of
+// every row is read first in one query (which also warms the index pages the
+// upserts need): it tells an insert from an update, and which counter to
+// decrement.
+func upsertAll(ctx context.Context, tx *sql.Tx, spec writeSpec, n int, prep func(i int, now int64) (op, error)) (WriteStats, error) {
 	var st WriteStats
 	if n == 0 {
 		return st, nil
 	}
-	// A new row's rowid is always above every rowid present, and an upsert
-	// that updates leaves last_insert_rowid at the previous insert: so a row
-	// was inserted iff the statement changed a row and reported a rowid above
-	// the highest one seen so far.
-	var maxID int64
-	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(rowid), 0) FROM "+table).Scan(&maxID); err != nil {
-		return st, err
+	now := nowMS()
+	ops := make([]op, n)
+	keys := make([]any, n)
+	for i := range ops {
+		o, err := prep(i, now)
+		if err != nil {
+			return st, err
+		}
+		ops[i] = o
+		keys[i] = spec.keyJSON(o.key)
 	}
-	stmt, err := tx.PrepareContext(ctx, upsert)
+	stored, err := storedStates(ctx, tx, spec, keys)
 	if err != nil {
 		return st, err
 	}
-	defer stmt.Close()
+
+	upsert, err := tx.PrepareContext(ctx, spec.upsert)
+	if err != nil {
+		return st, err
+	}
+	defer upsert.Close()
 	// A cancellable ctx makes the driver start a watcher goroutine per
 	// statement; check it once per row instead. The transaction itself is
 	// bound to ctx and rolls back when it is cancelled.
 	stmtCtx := context.WithoutCancel(ctx)
-	now := nowMS()
-	for i := 0; i < n; i++ {
+	delta := map[string]int{}
+	for i, o := range ops {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		a, err := args(i, now)
-		if err != nil {
-			return st, err
-		}
-		res, err := stmt.ExecContext(stmtCtx, a...)
+		res, err := upsert.ExecContext(stmtCtx, o.args...)
 		if err != nil {
 			return st, fmt.Errorf("row %d: %w", i, err)
 		}
-		changed, _ := res.RowsAffected()
-		id, _ := res.LastInsertId()
+		changed, err := res.RowsAffected()
+		if err != nil {
+			return st, err
+		}
+		old, exists := stored[o.key]
 		switch {
+		case !exists:
+			st.Inserted++
+			delta[o.state]++
 		case changed == 0:
 			st.Unchanged++
-		case id > maxID:
-			st.Inserted++
-			maxID = id
 		default:
 			st.Updated++
+			if old != o.state {
+				delta[old]--
+				delta[o.state]++
+			}
+		}
+		stored[o.key] = o.state // the same key may come again in this batch
+	}
+	for state, d := range delta {
+		if d == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(stmtCtx, `INSERT INTO state_counts (entity, state, n) VALUES (?, ?, ?)
+			ON CONFLICT (entity, state) DO UPDATE SET n = n + excluded.n`, spec.table, state, d); err != nil {
+			return st, err
 		}
 	}
 	return st, nil
+}
+
+// storedStates maps the key of every stored row among keys to its state.
+func storedStates(ctx context.Context, tx *sql.Tx, spec writeSpec, keys []any) (map[string]string, error) {
+	arr, err := json.Marshal(keys)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, spec.lookup, string(arr))
+	if err != nil {
+		return nil, fmt.Errorf("look up stored %s: %w", spec.table, err)
+	}
+	defer rows.Close()
+	m := make(map[string]string, len(keys))
+	for rows.Next() {
+		var k, state string
+		if err := rows.Scan(&k, &state); err != nil {
+			return nil, err
+		}
+		m[k] = state
+	}
+	return m, rows.Err()
 }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE via the DSN's
@@ -222,12 +309,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	// Commit succeeds even when ctx was cancelled after the last statement;
-	// that is fine: the work is durable and consistent.
-	return nil
+	return tx.Commit()
 }
 
 // GetCursor returns the stored value for source.
@@ -274,28 +356,40 @@ func (s *Store) GetMeta(ctx context.Context, key string) (value string, ok bool,
 }
 
 // firstErrorMessage is result.error_messages[0], or "" when there is none or
-// the result is not the JSON object we expect.
+// the result is not the JSON object we expect. It decodes only that string:
+// this runs for every job written with details.
 func firstErrorMessage(result []byte) string {
-	if !bytes.Contains(result, []byte(`"error_messages"`)) {
+	i := bytes.Index(result, []byte(`"error_messages"`))
+	if i < 0 {
 		return ""
 	}
-	var r struct {
-		ErrorMessages []string `json:"error_messages"`
-	}
-	if json.Unmarshal(result, &r) != nil || len(r.ErrorMessages) == 0 {
+	i = skipSpace(result, i+len(`"error_messages"`))
+	if i >= len(result) || result[i] != ':' {
 		return ""
 	}
-	return r.ErrorMessages[0]
+	i = skipSpace(result, i+1)
+	if i >= len(result) || result[i] != '[' {
+		return "" // null or not an array
+	}
+	i = skipSpace(result, i+1)
+	end, ok := skipValue(result, i)
+	if !ok || result[i] != '"' {
+		return ""
+	}
+	var msg string
+	if json.Unmarshal(result[i:end], &msg) != nil {
+		return ""
+	}
+	return msg
 }
 
 // splitJobRaw moves the top-level "request" and "result" members out of a
 // job object, returning the rest (member bytes preserved) and the two values
 // (nil when absent or null). Anything that is not a well-formed object is
-// returned as is.
-func splitJobRaw(raw []byte) (rest, request, result []byte) {
-	if !bytes.Contains(raw, []byte(`"request"`)) && !bytes.Contains(raw, []byte(`"result"`)) {
-		return raw, nil, nil
-	}
+// returned as is. knownReq and knownRes, when given, are the values the
+// caller already decoded: a member whose bytes start with them is skipped
+// with one comparison instead of a scan, which is most of the work.
+func splitJobRaw(raw, knownReq, knownRes []byte) (rest, request, result []byte) {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return raw, nil, nil
@@ -322,17 +416,25 @@ func splitJobRaw(raw []byte) (rest, request, result []byte) {
 			return raw, nil, nil
 		}
 		valStart := skipSpace(raw, i+1)
-		valEnd, ok := skipValue(raw, valStart)
-		if !ok {
-			return raw, nil, nil
+		var valEnd int
+		isReq, isRes := string(key) == "request", string(key) == "result"
+		switch {
+		case isReq && len(knownReq) > 0 && bytes.HasPrefix(raw[valStart:], knownReq):
+			valEnd = valStart + len(knownReq)
+		case isRes && len(knownRes) > 0 && bytes.HasPrefix(raw[valStart:], knownRes):
+			valEnd = valStart + len(knownRes)
+		default:
+			if valEnd, ok = skipValue(raw, valStart); !ok {
+				return raw, nil, nil
+			}
 		}
 		val := raw[valStart:valEnd]
 		switch {
-		case string(key) == "request":
+		case isReq:
 			if string(val) != "null" {
 				request = val
 			}
-		case string(key) == "result":
+		case isRes:
 			if string(val) != "null" {
 				result = val
 			}
@@ -365,28 +467,21 @@ func skipSpace(b []byte, i int) int {
 
 // skipValue returns the index just past the JSON value starting at i. It
 // trusts the value to be valid JSON apart from balancing brackets and
-// strings, which is all splitting needs.
+// strings, which is all splitting needs. Payloads are kilobytes and every
+// job written with details passes through here, hence the plain byte loops.
 func skipValue(b []byte, i int) (int, bool) {
 	if i >= len(b) {
 		return i, false
 	}
 	switch b[i] {
 	case '"':
-		for j := i + 1; j < len(b); j++ {
-			switch b[j] {
-			case '\\':
-				j++
-			case '"':
-				return j + 1, true
-			}
-		}
-		return len(b), false
+		return skipString(b, i)
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {
 			switch b[j] {
 			case '"':
-				end, ok := skipValue(b, j)
+				end, ok := skipString(b, j)
 				if !ok {
 					return end, false
 				}
@@ -408,4 +503,17 @@ func skipValue(b []byte, i int) (int, bool) {
 		}
 		return j, j > i
 	}
+}
+
+// skipString returns the index just past the string starting at b[i] == '"'.
+func skipString(b []byte, i int) (int, bool) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, true
+		}
+	}
+	return len(b), false
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsdeck/opsdeck/store"
@@ -44,8 +45,8 @@ type Progress struct {
 	Stats  store.WriteStats // cumulative for this source in this run
 }
 
-// Engine syncs one Veza tenant into one store. Run it from one goroutine at a
-// time: the store has a single writer and the cursors assume one sync.
+// Engine syncs one Veza tenant into one store. One sync runs at a time (a
+// second Run gets ErrRunning): the cursors assume a single pass per source.
 type Engine struct {
 	st       *store.Store
 	c        *veza.Client
@@ -55,7 +56,12 @@ type Engine struct {
 	overlap  time.Duration
 	reopen   time.Duration
 	now      func() time.Time
+	running  atomic.Bool
 }
+
+// ErrRunning is returned by Run and SyncSource while another sync of the
+// same engine is in progress.
+var ErrRunning = errors.New("sync: already running")
 
 const (
 	defaultPageSize = 100
@@ -101,6 +107,10 @@ func durationOpt(v, def time.Duration) time.Duration {
 // It stops at the first failing source; the next Run resumes each source
 // from its cursor.
 func (e *Engine) Run(ctx context.Context, progress func(Progress)) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer e.running.Store(false)
 	if progress == nil {
 		progress = func(Progress) {}
 	}
@@ -120,6 +130,10 @@ func (e *Engine) Run(ctx context.Context, progress func(Progress)) error {
 
 // SyncSource runs a single source ("jobs", "actions" or "tasks").
 func (e *Engine) SyncSource(ctx context.Context, name string, progress func(Progress)) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer e.running.Store(false)
 	if progress == nil {
 		progress = func(Progress) {}
 	}
@@ -170,7 +184,7 @@ func isOpen(state string) bool {
 	return true
 }
 
-// IsStale reports whether err is the server refusing a saved page token
+// isStaleToken reports whether err is the server refusing a saved page token
 // (expired or unknown), which makes a resumed pass start over from its
 // watermark instead of failing.
 func isStaleToken(err error) bool {

@@ -504,3 +504,20 @@ func TestUnreadableCursorMeansFullPass(t *testing.T) {
 		t.Fatalf("first request %v", q)
 	}
 }
+
+func TestSecondRunWhileRunning(t *testing.T) {
+	e := newEnv(t, newFake(200))
+	eng := e.engine(Options{})
+	var inner error
+	err := eng.Run(bg, func(p Progress) {
+		if p.Pages == 1 && p.Source == "jobs" && !p.Done {
+			inner = eng.Run(bg, nil)
+		}
+	})
+	if err != nil || !errors.Is(inner, ErrRunning) {
+		t.Fatalf("outer %v, inner %v", err, inner)
+	}
+	if err := eng.Run(bg, nil); err != nil {
+		t.Fatalf("run after run: %v", err)
+	}
+}

@@ -59,11 +59,15 @@ type batch[R any] struct {
 // before it stays, and the cursor points just past it.
 func (s *source[W, R]) run(ctx context.Context, progress func(Progress)) (err error) {
 	p := Progress{Source: s.src, Total: -1}
+	began := time.Now()
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("sync %s: %w", s.src, err)
 		}
 		p.Done, p.Err = true, err
+		s.e.log.Info("sync: source finished", "source", s.src, "pages", p.Pages, "rows", p.Rows,
+			"inserted", p.Stats.Inserted, "updated", p.Stats.Updated, "unchanged", p.Stats.Unchanged,
+			"dur", time.Since(began).Round(time.Millisecond), "err", err)
 		progress(p)
 	}()
 

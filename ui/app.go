@@ -97,6 +97,7 @@ type App struct {
 	cmdline  Prompt
 	commands map[string]Command
 	spinner  int
+	ticking  bool
 	// OnResync is called when the user asks for a sync now; nil = offline.
 	OnResync func()
 }
@@ -113,7 +114,7 @@ func NewApp(th *Theme, keys *keymap.Map, root View, cmds []Command) *App {
 	return a
 }
 
-func (a *App) Init() tea.Cmd { return tea.Batch(a.top().Init(), tick()) }
+func (a *App) Init() tea.Cmd { return a.top().Init() }
 
 type tickMsg struct{}
 
@@ -142,9 +143,12 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return a, tea.Batch(cmds...)
 	case tickMsg:
-		if a.src.Syncing {
-			a.spinner++
+		// The spinner only ticks while a sync runs: an idle TUI never wakes.
+		if !a.src.Syncing {
+			a.ticking = false
+			return a, nil
 		}
+		a.spinner++
 		return a, tick()
 	case PushMsg:
 		w, h := a.bodySize()
@@ -170,8 +174,13 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, nil
 	case SourceMsg:
 		a.src = msg
+		var spin tea.Cmd
+		if msg.Syncing && !a.ticking {
+			a.ticking = true
+			spin = tick()
+		}
 		// Views want to know too (reload on new data); fall through to broadcast.
-		return a, a.broadcast(msg)
+		return a, tea.Batch(spin, a.broadcast(msg))
 	case tea.KeyMsg:
 		return a, a.handleKey(msg)
 	}

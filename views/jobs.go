@@ -94,9 +94,6 @@ func (v *Jobs) HelpCategories() []string { return []string{keymap.List, keymap.T
 
 func (v *Jobs) Status() string {
 	var parts []string
-	if v.filterText != "" {
-		parts = append(parts, "filter: "+v.filterText)
-	}
 	dir := "▲"
 	if v.desc {
 		dir = "▼"
@@ -422,5 +419,7 @@ func tableStyles(t *ui.Theme) vtable.Styles {
 	for k, s := range t.States {
 		tags[k] = s
 	}
-	return vtable.Styles{Header: t.TableHeader, Cell: t.Cell, Selected: t.Selected, Dim: t.Dim, RowTag: tags}
+	s := vtable.DefaultStyles()
+	s.Header, s.Cell, s.Selected, s.Dim, s.Error, s.RowTag = t.TableHeader, t.Cell, t.Selected, t.Dim, t.FlashErr, tags
+	return s
 }

@@ -201,15 +201,15 @@ type actSk struct {
 }
 
 type taskSk struct {
-	i                                             int
-	pl                                            plan
-	fate                                          uint8
-	created, started, completed, scheduled, upd   int64
-	a0, na                                        int
-	j0, nj                                        int
-	acts                                          [maxActionsPerTask]actSk
-	jobs                                          [maxJobsPerTask]jobSk // local index = global - j0
-	changes                                       bool
+	i                                           int
+	pl                                          plan
+	fate                                        uint8
+	created, started, completed, scheduled, upd int64
+	a0, na                                      int
+	j0, nj                                      int
+	acts                                        [maxActionsPerTask]actSk
+	jobs                                        [maxJobsPerTask]jobSk // local index = global - j0
+	changes                                     bool
 }
 
 var fateWeights = []int{ // for settled tasks whose plan did not fail

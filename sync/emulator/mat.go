@@ -203,18 +203,25 @@ func (g *gen) mat(i int, m *taskMat) {
 	}
 }
 
-// matCache keeps the last materialised task, so walking jobs or actions in
-// index order materialises each task once.
+// matCache keeps the last few materialised tasks, so walking jobs or
+// actions in index order materialises each task once, and a walk in time
+// order (where neighbours mostly share a few tasks) rarely repeats work.
 type matCache struct {
-	g    *gen
-	m    taskMat
-	have bool
+	g     *gen
+	slots [4]taskMat
+	have  [4]bool
+	next  int
 }
 
 func (c *matCache) task(i int) *taskMat {
-	if !c.have || c.m.sk.i != i {
-		c.g.mat(i, &c.m)
-		c.have = true
+	for s := range c.slots {
+		if c.have[s] && c.slots[s].sk.i == i {
+			return &c.slots[s]
+		}
 	}
-	return &c.m
+	s := c.next
+	c.next = (c.next + 1) % len(c.slots)
+	c.g.mat(i, &c.slots[s])
+	c.have[s] = true
+	return &c.slots[s]
 }

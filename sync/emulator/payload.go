@@ -28,7 +28,8 @@ func (g *gen) payload(m *taskMat, local int) (req, res json.RawMessage) {
 	account := veza.Entity{EntityType: ds.userType, EntityID: g.accountID(ds, who), Attributes: g.attributes(&r, ds, who, m)}
 	if hostile {
 		key := pick(&r, []string{"title", "display_name", "department", "notes"})
-		account.Attributes[key] = fmt.Sprint(account.Attributes[key]) + pick(&r, hostileStrings)
+		v, _ := account.Attributes[key].(string)
+		account.Attributes[key] = v + pick(&r, hostileStrings)
 	}
 	inputs := []veza.Entity{account}
 	relational := as.st.typ == "MANAGE_RELATIONSHIPS" || as.st.typ == "ACCESS_PLAN" || as.st.typ == "CREATE_ENTITLEMENT"
@@ -38,7 +39,7 @@ func (g *gen) payload(m *taskMat, local int) (req, res json.RawMessage) {
 	if large {
 		// A "remove everything" sweep or a full profile dump: hundreds of
 		// groups the identity is in.
-		n := r.between(120, 360)
+		n := r.between(170, 500)
 		memberOf := make([]any, 0, n)
 		for x := 0; x < n; x++ {
 			gn := groupName(r.intn(numGroups())) + "-" + strconv.Itoa(r.between(1, 999))
@@ -239,7 +240,7 @@ func (g *gen) actionConfig(r *rng, st step, m *taskMat, local int, group string)
 		return map[string]any{"url": "https://hooks.example.com/lcm/" + pick(r, []string{"vendor-portal", "security-oncall", "hr-events"}),
 			"method": "POST", "headers": map[string]any{"Content-Type": "application/json"},
 			"return_post_url": "/api/private/lifecycle_management/action_job_events/" + jobID + ":push",
-			"body_template": `{"identity":"{{identity.email}}","event":"{{workflow.name}}"}`}
+			"body_template":   `{"identity":"{{identity.email}}","event":"{{workflow.name}}"}`}
 	}
 	return map[string]any{}
 }

@@ -44,9 +44,10 @@ func (g *gen) person(idx int) (name, first, last, login string, native bool) {
 		n := pick(&r, nativeNames)
 		return n.name, "", "", n.first[:1] + n.last, true
 	}
-	first, last = pick(&r, firstNames), pick(&r, lastNames)
+	f, l := r.intn(len(firstNames)), r.intn(len(lastNames))
+	first, last = firstNames[f], lastNames[l]
 	name = first + " " + last
-	login = asciiFold(first)[:1] + asciiFold(last)
+	login = foldedFirst[f][:1] + foldedLast[l]
 	if r.chance(0.1) { // a second John Smith
 		login += strconv.Itoa(r.between(2, 4))
 	}
@@ -67,6 +68,17 @@ func (g *gen) identity(idx int) identity {
 	mname, _, _, mlogin, _ := g.person(mgr)
 	id.managerID, id.managerName, id.managerEmail = empID(mgr), mname, mlogin+"@example.com"
 	return id
+}
+
+// Logins derive from folded names; fold each list once.
+var foldedFirst, foldedLast = foldAll(firstNames), foldAll(lastNames)
+
+func foldAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = asciiFold(n)
+	}
+	return out
 }
 
 var foldReplacer = strings.NewReplacer(

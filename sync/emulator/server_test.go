@@ -16,8 +16,11 @@ import (
 	"github.com/opsdeck/opsdeck/sync/veza"
 )
 
-// shared is the default-sized tenant most tests read from.
-var shared = sync.OnceValue(func() *Server { return New(Options{Seed: 42}) })
+// sharedScale is the size of the tenant most tests read from: the default,
+// or less under the race detector, which makes every record ten times dearer.
+var sharedScale = map[bool]int{false: DefaultScale, true: 8000}[raceEnabled]
+
+var shared = sync.OnceValue(func() *Server { return New(Options{Seed: 42, Scale: sharedScale}) })
 
 func TestStatesMatchVeza(t *testing.T) {
 	want := map[uint8]string{stInitial: "INITIAL", stRunning: "RUNNING", stCompleted: "COMPLETED", stErrored: "ERRORED",
@@ -78,8 +81,8 @@ func TestDeterministic(t *testing.T) {
 func TestPagingAllJobs(t *testing.T) {
 	s := shared()
 	_, _, n := s.Counts()
-	if n != DefaultScale {
-		t.Fatalf("Counts jobs = %d, want %d", n, DefaultScale)
+	if n != sharedScale {
+		t.Fatalf("Counts jobs = %d, want %d", n, sharedScale)
 	}
 	jobs, pages := all[veza.Job](t, s, jobsPath, vals("page_size", "100"))
 	if len(jobs) != n || pages != n/100 {
@@ -140,11 +143,11 @@ func TestFilteredPaging(t *testing.T) {
 	for _, n := range want {
 		total += n
 	}
-	if total != DefaultScale {
+	if total != sharedScale {
 		t.Fatalf("StateCounts sums to %d", total)
 	}
-	if want["ERRORED"] < DefaultScale/25 || want["ERRORED"] > DefaultScale/8 {
-		t.Errorf("%d ERRORED jobs of %d; want about 5-10%%", want["ERRORED"], DefaultScale)
+	if want["ERRORED"] < sharedScale/25 || want["ERRORED"] > sharedScale/8 {
+		t.Errorf("%d ERRORED jobs of %d; want about 5-10%%", want["ERRORED"], sharedScale)
 	}
 	for _, st := range []string{"ERRORED", "RUNNING", "abandoned"} {
 		jobs, _ := all[veza.Job](t, s, jobsPath, vals("filter", `state eq "`+st+`"`, "page_size", "100"))
@@ -160,13 +163,13 @@ func TestFilteredPaging(t *testing.T) {
 
 	// A small scan budget yields short and empty pages with has_more, and
 	// the same result.
-	tight := New(Options{Seed: 42})
+	tight := New(Options{Seed: 42, Scale: sharedScale})
 	tight.scanBudget = 300
 	jobs, pages := all[veza.Job](t, tight, jobsPath, vals("filter", `state eq "ERRORED"`))
 	if len(jobs) != want["ERRORED"] {
 		t.Errorf("with a scan budget: %d ERRORED jobs, want %d", len(jobs), want["ERRORED"])
 	}
-	if pages < DefaultScale/300 {
+	if pages < sharedScale/300 {
 		t.Errorf("scan budget not applied: %d pages", pages)
 	}
 	sawEmpty := false
@@ -248,10 +251,17 @@ func TestFilterByParent(t *testing.T) {
 }
 
 func TestOrderBy(t *testing.T) {
-	s := New(Options{Seed: 3, Scale: 3000})
-	check := func(path, order string, times func(raw json.RawMessage) *time.Time, want int) {
+	s := New(Options{Seed: 3, Scale: 1500})
+	// All the time fields any list can be ordered by.
+	type times struct {
+		TCreatedAt  *time.Time `json:"t_created_at"`
+		CreatedAt   *time.Time `json:"created_at"`
+		StartedAt   *time.Time `json:"started_at"`
+		CompletedAt *time.Time `json:"completed_at"`
+	}
+	check := func(path, order string, want int) {
 		t.Helper()
-		items, _ := all[json.RawMessage](t, s, path, vals("order_by", order))
+		items, _ := all[times](t, s, path, vals("order_by", order))
 		if len(items) != want {
 			t.Fatalf("%s order_by %s: %d items, want %d", path, order, len(items), want)
 		}
@@ -260,9 +270,11 @@ func TestOrderBy(t *testing.T) {
 		if desc {
 			prev = 1 << 62
 		}
-		for _, raw := range items {
+		for _, it := range items {
+			tm := map[string]*time.Time{"t_created_at": it.TCreatedAt, "created_at": it.CreatedAt,
+				"started_at": it.StartedAt, "completed_at": it.CompletedAt}[strings.Fields(order)[0]]
 			var ms int64 // unset sorts first ascending, last descending
-			if tm := times(raw); tm != nil {
+			if tm != nil {
 				ms = tm.UnixMilli()
 			}
 			if (!desc && ms < prev) || (desc && ms > prev) {
@@ -272,34 +284,17 @@ func TestOrderBy(t *testing.T) {
 		}
 	}
 	nt, na, nj := s.Counts()
-	field := func(name string) func(json.RawMessage) *time.Time {
-		return func(raw json.RawMessage) *time.Time {
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal(raw, &m); err != nil {
-				t.Fatal(err)
-			}
-			v, ok := m[name]
-			if !ok || string(v) == "null" {
-				return nil
-			}
-			var tm time.Time
-			if err := json.Unmarshal(v, &tm); err != nil {
-				t.Fatal(err)
-			}
-			return &tm
-		}
-	}
 	for _, f := range []string{"started_at", "completed_at", "t_created_at"} {
-		check(tasksPath, f+" asc", field(f), nt)
-		check(tasksPath, f+" desc", field(f), nt)
+		check(tasksPath, f+" asc", nt)
+		check(tasksPath, f+" desc", nt)
 	}
 	for _, f := range []string{"started_at", "completed_at"} {
-		check(actionsPath, f, field(f), na)
-		check(actionsPath, f+" DESC", field(f), na)
+		check(actionsPath, f, na)
+		check(actionsPath, f+" DESC", na)
 	}
 	for _, f := range []string{"created_at", "started_at", "completed_at"} {
-		check(jobsPath, f+" asc", field(f), nj)
-		check(jobsPath, f+" desc", field(f), nj)
+		check(jobsPath, f+" asc", nj)
+		check(jobsPath, f+" desc", nj)
 	}
 }
 
@@ -534,5 +529,33 @@ func TestStartClose(t *testing.T) {
 	<-run2.done
 	if _, err := Start(context.Background(), "256.0.0.1:0", Options{}); err == nil {
 		t.Fatal("bad address accepted")
+	}
+}
+
+func TestTinyScales(t *testing.T) {
+	for _, scale := range []int{1, 2, 3, 7, 50, 333} {
+		s := New(Options{Seed: int64(scale), Scale: scale})
+		nt, na, nj := s.Counts()
+		if nj != scale || nt < 1 || na < nt {
+			t.Fatalf("scale %d: counts %d/%d/%d", scale, nt, na, nj)
+		}
+		jobs, _ := all[veza.Job](t, s, jobsPath, vals("page_size", "3", "details", "true"))
+		tasks, _ := all[veza.Task](t, s, tasksPath, vals("order_by", "completed_at desc"))
+		acts, _ := all[veza.Action](t, s, actionsPath, vals("filter", `jobs_started eq 0 or jobs_started eq 1 or jobs_started pr`))
+		if len(jobs) != nj || len(tasks) != nt || len(acts) != na {
+			t.Fatalf("scale %d: listed %d/%d/%d, want %d/%d/%d", scale, len(tasks), len(acts), len(jobs), nt, na, nj)
+		}
+		for _, j := range jobs {
+			if rec := do(t, s, jobsPath+"/"+j.JobID, nil); rec.Code != http.StatusOK {
+				t.Fatalf("scale %d: GET job: %d", scale, rec.Code)
+			}
+		}
+		total := 0
+		for _, n := range s.StateCounts() {
+			total += n
+		}
+		if total != scale {
+			t.Fatalf("scale %d: StateCounts sum %d", scale, total)
+		}
 	}
 }

@@ -174,7 +174,7 @@ func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
 	logPath := c.redactString(cl.path) // ids are caller data; keep logs clean regardless
 	for attempt := 0; ; attempt++ {
 		start := c.now()
-		body, err, retry, wait := c.once(ctx, cl)
+		body, retry, wait, err := c.once(ctx, cl)
 		if err == nil {
 			c.log.Debug("veza request", "route", cl.name, "method", cl.method, "path", logPath,
 				"attempt", attempt+1, "bytes", len(body), "dur", time.Since(start))
@@ -203,10 +203,10 @@ func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
 
 // once sends cl a single time. retry says whether the failure is worth
 // another attempt; wait is the server's Retry-After, if any.
-func (c *Client) once(ctx context.Context, cl *call) (body []byte, err error, retry bool, wait time.Duration) {
+func (c *Client) once(ctx context.Context, cl *call) (body []byte, retry bool, wait time.Duration, err error) {
 	req, err := c.newRequest(ctx, cl)
 	if err != nil {
-		return nil, err, false, 0
+		return nil, false, 0, err
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -215,23 +215,23 @@ func (c *Client) once(ctx context.Context, cl *call) (body []byte, err error, re
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, &TransportError{Route: cl.name, Method: cl.method, Path: cl.path, Err: err},
-			c.transportRetryable(cl, err), 0
+		return nil, c.transportRetryable(cl, err), 0,
+			&TransportError{Route: cl.name, Method: cl.method, Path: cl.path, Err: err}
 	}
 	defer resp.Body.Close()
 	if resp.ContentLength > c.maxBody {
-		return nil, fmt.Errorf("veza %s: response of %d bytes exceeds the %d-byte cap", cl.name, resp.ContentLength, c.maxBody), false, 0
+		return nil, false, 0, fmt.Errorf("veza %s: response of %d bytes exceeds the %d-byte cap", cl.name, resp.ContentLength, c.maxBody)
 	}
 	body, err = io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
 		// Reset mid-body: the request was served, so only idempotent calls retry.
-		return nil, &TransportError{Route: cl.name, Method: cl.method, Path: cl.path, Err: err}, cl.idempotent, 0
+		return nil, cl.idempotent, 0, &TransportError{Route: cl.name, Method: cl.method, Path: cl.path, Err: err}
 	}
 	if int64(len(body)) > c.maxBody {
-		return nil, fmt.Errorf("veza %s: response exceeds the %d-byte cap", cl.name, c.maxBody), false, 0
+		return nil, false, 0, fmt.Errorf("veza %s: response exceeds the %d-byte cap", cl.name, c.maxBody)
 	}
 	if resp.StatusCode/100 == 2 {
-		return body, nil, false, 0
+		return body, false, 0, nil
 	}
 	ae := c.newAPIError(cl, resp, body)
 	retry = retryableStatus(ae.Status)
@@ -240,7 +240,7 @@ func (c *Client) once(ctx context.Context, cl *call) (body []byte, err error, re
 		// that say "not taken" are safe to resend.
 		retry = ae.Status == http.StatusTooManyRequests || ae.Status == http.StatusServiceUnavailable
 	}
-	return nil, ae, retry, ae.RetryAfter
+	return nil, retry, ae.RetryAfter, ae
 }
 
 func (c *Client) newRequest(ctx context.Context, cl *call) (*http.Request, error) {

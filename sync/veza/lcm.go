@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // ListParams are the query parameters of every LCM list endpoint (§1.1).
@@ -72,7 +73,7 @@ func decodeList[T any](c *Client, name string, body []byte) (ListPage[T], error)
 	if err := json.Unmarshal(body, &w); err != nil {
 		return ListPage[T]{}, c.decodeError(name, err)
 	}
-	if w.Values == nil && w.HasMore == nil && w.NextPageToken == nil && !isEmptyObject(body) {
+	if w.Values == nil && w.HasMore == nil && w.NextPageToken == nil && !hasEnvelopeKey(body) {
 		return ListPage[T]{}, c.decodeError(name, errors.New("response has none of values, has_more, next_page_token"))
 	}
 	var p ListPage[T]
@@ -105,8 +106,25 @@ func decodeValue[T any](c *Client, name string, body []byte) (T, error) {
 	return *w.Value, nil
 }
 
-func isEmptyObject(b []byte) bool {
-	return string(bytes.Join(bytes.Fields(b), nil)) == "{}"
+// hasEnvelopeKey is the slow check for a page whose envelope fields are
+// all null or absent: "{}" and {"values":null} are empty last pages, an
+// object with other keys only is something else.
+func hasEnvelopeKey(b []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return false
+	}
+	if len(m) == 0 {
+		return true
+	}
+	for k := range m {
+		for _, want := range []string{"values", "has_more", "next_page_token"} {
+			if strings.EqualFold(k, want) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func list[T any](ctx context.Context, c *Client, name, path string, p ListParams) (ListPage[T], error) {
@@ -143,17 +161,17 @@ func (c *Client) ListJobs(ctx context.Context, p ListParams) (ListPage[Job], err
 
 // ListTaskRecords is ListTasks keeping each object's raw bytes.
 func (c *Client) ListTaskRecords(ctx context.Context, p ListParams) (ListPage[Record[Task]], error) {
-	return list[Record[Task]](ctx, c, "list_tasks", c.routes.ListTasks, p)
+	return listRecords[Task](ctx, c, "list_tasks", c.routes.ListTasks, p)
 }
 
 // ListActionRecords is ListActions keeping each object's raw bytes.
 func (c *Client) ListActionRecords(ctx context.Context, p ListParams) (ListPage[Record[Action]], error) {
-	return list[Record[Action]](ctx, c, "list_actions", c.routes.ListActions, p)
+	return listRecords[Action](ctx, c, "list_actions", c.routes.ListActions, p)
 }
 
 // ListJobRecords is ListJobs keeping each object's raw bytes.
 func (c *Client) ListJobRecords(ctx context.Context, p ListParams) (ListPage[Record[Job]], error) {
-	return list[Record[Job]](ctx, c, "list_jobs", c.routes.ListJobs, p)
+	return listRecords[Job](ctx, c, "list_jobs", c.routes.ListJobs, p)
 }
 
 // GetTask fetches one workflow task.

@@ -33,7 +33,8 @@ type Doc struct {
 type docInfo struct {
 	title string
 	data  []byte
-	err   string // parse error, for kindInvalid roots
+	err   string // parse error, for kindInvalid roots: "line 3, column 7: …"
+	where string // its short form for the tree line: "3:7"
 }
 
 // tree is the parsed documents and their fold state. Model copies share it:
@@ -114,6 +115,9 @@ func (m Model) SetDocs(docs ...Doc) Model {
 		t.nodes, err = parseDoc(t.nodes, data, int32(i))
 		if err != nil {
 			t.docs[i].err = err.Error()
+			if pe, ok := err.(*parseError); ok {
+				t.docs[i].where = strconv.Itoa(pe.line) + ":" + strconv.Itoa(pe.col)
+			}
 			idx := int32(len(t.nodes))
 			t.nodes = append(t.nodes, node{
 				parent: -1, end: idx, doc: int32(i), ks: keyRoot,
@@ -267,7 +271,7 @@ func (m Model) SelectedPath() string {
 				b = appendPathKey(b, []byte(t))
 			}
 		default:
-			kb = m.keyBytes(kb[:0], nd, -1)
+			kb = m.t.keyBytes(kb[:0], nd, -1)
 			b = appendPathKey(b, kb)
 		}
 	}
@@ -355,9 +359,16 @@ func (m Model) SelectedValue() string {
 	return string(raw)
 }
 
+func (m Model) selected() *node {
+	if len(m.t.nodes) == 0 {
+		return nil
+	}
+	return &m.t.nodes[m.cur]
+}
+
 // keyBytes appends the decoded key of a member node (limit < 0: all of it).
-func (m Model) keyBytes(dst []byte, nd *node, limit int) []byte {
-	raw := m.t.docs[nd.doc].data[nd.ks+1 : nd.ke-1]
+func (t *tree) keyBytes(dst []byte, nd *node, limit int) []byte {
+	raw := t.docs[nd.doc].data[nd.ks+1 : nd.ke-1]
 	if !nd.kesc && (limit < 0 || len(raw) <= limit) {
 		return append(dst, raw...)
 	}
@@ -384,6 +395,9 @@ func (m Model) StatusText() string {
 		}
 	default:
 		s = m.SelectedPath()
+		if nd := m.selected(); nd != nil && nd.kind == kindInvalid {
+			s += " · invalid JSON: " + m.t.docs[nd.doc].err
+		}
 	}
 	if m.note != "" {
 		s += " · " + m.note

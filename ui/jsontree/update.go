@@ -83,9 +83,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	case matches(s, m.keys.ToggleAll):
 		m.toggleAll()
 	case matches(s, m.keys.Search):
+		// A fresh input, as in vim and less; n and N repeat the last search.
 		m.searching = true
-		m.input.SetValue(m.query)
-		m.input.CursorEnd()
+		m.input.Reset()
 		m.scrollToCursor()
 		return m, m.input.Focus()
 	case matches(s, m.keys.Next):
@@ -136,7 +136,7 @@ func (m *Model) runSearch() {
 			hit = bytes.Contains(low, q)
 		case keyIndex:
 		default:
-			buf = m.keyBytes(buf[:0], nd, -1)
+			buf = m.t.keyBytes(buf[:0], nd, -1)
 			low = appendLower(low[:0], buf)
 			hit = bytes.Contains(low, q)
 		}
@@ -193,26 +193,20 @@ func (m *Model) jumpMatch(dir int, from bool) {
 		return
 	}
 	ms := m.matches
-	// First match >= cur (or > cur).
-	lo, hi := 0, len(ms)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if ms[mid] < m.cur || (!from && ms[mid] == m.cur) {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
+	lo := m.matchIndexAtOrAfter(m.cur)
 	var at int
 	if dir > 0 {
-		at = lo
+		at = lo // first match >= cur
+		if !from && at < len(ms) && ms[at] == m.cur {
+			at++
+		}
 		if at == len(ms) {
 			at = 0
 			m.note = "search wrapped to the top"
 		}
 	} else {
-		at = lo - 1
-		if lo < len(ms) && ms[lo] == m.cur && from {
+		at = lo - 1 // last match < cur
+		if from && lo < len(ms) && ms[lo] == m.cur {
 			at = lo
 		}
 		if at < 0 {
@@ -225,8 +219,8 @@ func (m *Model) jumpMatch(dir int, from bool) {
 	m.countHidden()
 }
 
-// matchIndex returns the index of node n in matches, or -1.
-func (m *Model) matchIndex(n int32) int {
+// matchIndexAtOrAfter returns the index of the first match >= node n.
+func (m *Model) matchIndexAtOrAfter(n int32) int {
 	ms := m.matches
 	lo, hi := 0, len(ms)
 	for lo < hi {
@@ -237,8 +231,13 @@ func (m *Model) matchIndex(n int32) int {
 			hi = mid
 		}
 	}
-	if lo < len(ms) && ms[lo] == n {
-		return lo
+	return lo
+}
+
+// matchIndex returns the index of node n in matches, or -1.
+func (m *Model) matchIndex(n int32) int {
+	if i := m.matchIndexAtOrAfter(n); i < len(m.matches) && m.matches[i] == n {
+		return i
 	}
 	return -1
 }

@@ -104,6 +104,16 @@ func (lw *lineWriter) put(p painter, s string) {
 	lw.left -= w
 }
 
+// pad writes n unstyled spaces (indentation needs no colour codes).
+func (lw *lineWriter) pad(n int) {
+	n = min(n, lw.left)
+	if lw.full || n <= 0 {
+		return
+	}
+	writeSpaces(lw.b, n)
+	lw.left -= n
+}
+
 // limit is how many bytes of a string are decoded for display: enough for
 // the width even if every cell took four bytes.
 func (r *renderer) limit() int { return 4*r.m.w + 16 }
@@ -121,7 +131,7 @@ func (r *renderer) node(i int32, selected bool) {
 		if selected {
 			lw.put(p.punct, m.styles.Cursor)
 		} else {
-			lw.put(p.punct, spacesN(m.markW))
+			lw.pad(m.markW)
 		}
 	}
 
@@ -129,9 +139,9 @@ func (r *renderer) node(i int32, selected bool) {
 	// nesting still leave room for the content; "» " marks the cap.
 	levels := max(m.w/6, 1)
 	if int(nd.depth) <= levels {
-		lw.put(p.punct, spacesN(2*int(nd.depth)))
+		lw.pad(2 * int(nd.depth))
 	} else {
-		lw.put(p.punct, spacesN(2*levels-2))
+		lw.pad(2*levels - 2)
 		lw.put(p.punct, "» ")
 	}
 	switch {
@@ -140,7 +150,7 @@ func (r *renderer) node(i int32, selected bool) {
 	case nd.foldable():
 		lw.put(p.punct, "▾ ")
 	default:
-		lw.put(p.punct, "  ")
+		lw.pad(2)
 	}
 
 	// Which part a search matched, to highlight it.
@@ -166,9 +176,9 @@ func (r *renderer) node(i int32, selected bool) {
 		lw.put(p.index, "["+strconv.Itoa(int(nd.ke))+"]")
 		lw.put(p.punct, ": ")
 	default:
-		r.buf = m.keyBytes(r.buf[:0], nd, r.limit())
+		r.buf = m.t.keyBytes(r.buf[:0], nd, r.limit())
 		if matched {
-			r.low = appendLower(r.low[:0], m.keyBytes(nil, nd, -1))
+			r.low = appendLower(r.low[:0], m.t.keyBytes(nil, nd, -1))
 			keyHit = bytes.Contains(r.low, m.qlow)
 			if keyHit {
 				keyP = p.match
@@ -213,7 +223,9 @@ func (r *renderer) node(i int32, selected bool) {
 		}
 		lw.put(valP, sanitize.Line(string(r.buf)))
 	case kindInvalid:
-		lw.put(p.err, "⚠ invalid JSON ("+sanitize.Line(m.t.docs[nd.doc].err)+") ")
+		// The short note keeps the raw text in view; the status line has
+		// the whole message when the cursor is here.
+		lw.put(p.err, "⚠ invalid JSON at "+m.t.docs[nd.doc].where+": ")
 		lw.put(valP, sanitize.Line(string(raw[:min(len(raw), r.limit())])))
 	default: // number, bool, null: verbatim
 		lw.put(valP, string(raw[:min(len(raw), r.limit())]))
@@ -238,12 +250,4 @@ func (r *renderer) valuePainter(nd *node) painter {
 		return p.null
 	}
 	return p.punct
-}
-
-// spacesN returns n spaces without allocating for n <= len(spaces).
-func spacesN(n int) string {
-	if n <= len(spaces) {
-		return spaces[:n]
-	}
-	return strings.Repeat(" ", n)
 }

@@ -81,8 +81,12 @@ func (m Model) Reload() (Model, tea.Cmd) {
 	if !m.loaded || len(m.rows) == 0 {
 		return m.SetSource(m.src)
 	}
+	op, keep := opAround, m.rows[m.cursor].ID
+	if m.jumping {
+		op, keep = m.jumpOp, "" // a g or G in flight: redo it on the new data
+	}
 	m.newGen()
-	return m, tea.Batch(m.countCmd(), m.replace(opAround, m.rows[m.cursor].ID))
+	return m, tea.Batch(m.countCmd(), m.replace(op, keep))
 }
 
 // newGen invalidates everything in flight for the current source.
@@ -113,8 +117,7 @@ func (m *Model) countCmd() tea.Cmd {
 // replace starts a fetch that replaces the whole window.
 func (m *Model) replace(op fetchOp, keepID string) tea.Cmd {
 	m.bumpWindow()
-	m.jumping = true
-	m.keepID = keepID
+	m.jumping, m.jumpOp = true, op
 	src, ctx := m.src, m.ctx
 	msg := pageMsg{owner: m.owner, gen: m.gen, win: m.win, op: op, keepID: keepID, n: 2 * m.pageSize()}
 	switch op {

@@ -121,7 +121,7 @@ type Model struct {
 	fwdBusy        bool // a page after the window is in flight
 	backBusy       bool // a page before the window is in flight
 	pending        int  // cursor moves waiting for rows past the window edge (+down, -up)
-	keepID         string
+	jumpOp         fetchOp
 
 	// Position: the window's first row is at absolute index gap (fromEnd
 	// false), or its last row is gap rows before the end (fromEnd true),

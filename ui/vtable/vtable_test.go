@@ -468,15 +468,19 @@ func TestWidthNeverExceeded(t *testing.T) {
 	src.cells = hostileCells
 	cols := append(testCols, Column{Title: "AGE", Width: 6, Align: lipgloss.Right},
 		Column{Title: "WHO", Min: 10, Align: lipgloss.Center})
+	m := New(cols, DefaultKeyMap(), DefaultStyles()).SetSize(80, 24)
+	m, cmd := m.SetSource(src)
+	m = run(m, cmd)
+	m = press(m, "j")
 	for w := 0; w <= 120; w++ {
 		for _, h := range []int{0, 1, 2, 3, 5, 24} {
-			m := New(cols, DefaultKeyMap(), DefaultStyles()).SetSize(w, h)
-			m, cmd := m.SetSource(src)
-			m = run(m, cmd)
-			m = press(m, "j")
-			checkView(t, m.View(), w, h)
+			sized := m.SetSize(w, h)
+			checkView(t, sized.View(), w, h)
+			checkView(t, press(sized, "j").View(), w, h)
 		}
 	}
+	// A model that was never sized or given a source.
+	checkView(t, New(cols, DefaultKeyMap(), DefaultStyles()).View(), 0, 0)
 }
 
 func TestLayout(t *testing.T) {
@@ -554,4 +558,16 @@ func checkView(t *testing.T, v string, w, h int) {
 
 func removeInt(v []int, x int) []int {
 	return slices.DeleteFunc(slices.Clone(v), func(y int) bool { return y == x })
+}
+
+func TestReloadDuringJump(t *testing.T) {
+	src := newFake(10_000)
+	m := newTable(t, src, 80, 24)
+	m, jump := m.Update(keyMsg("G"))
+	m, reload := m.Reload() // a sync lands while G is in flight
+	m = run(m, jump)        // the G reply is stale now
+	m = run(m, reload)
+	if got := selectedID(t, m); got != 9_999 {
+		t.Fatalf("G lost to a reload: row %d", got)
+	}
 }

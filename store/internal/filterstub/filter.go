@@ -79,7 +79,7 @@ func mk(entity string, spec string) *Schema {
 }
 
 var (
-	Jobs = mk("jobs", "state:e job_id policy_task action_name action_type:e policy_id workflow_name identity_id identity_name event_source:e event_source_id extraction_event extraction_event_type started_at:t completed_at:t created_at:t any_changes:b events_created:i error_message")
-	Tasks = mk("tasks", "state:e policy_id workflow identity_id identity_name started_at:t completed_at:t scheduled_at:t t_created_at:t t_updated_at:t any_changes:b dry_run:b priority:i error_message")
+	Jobs    = mk("jobs", "state:e job_id policy_task action_name action_type:e policy_id workflow_name identity_id identity_name event_source:e event_source_id extraction_event extraction_event_type started_at:t completed_at:t created_at:t any_changes:b events_created:i error_message")
+	Tasks   = mk("tasks", "state:e policy_id workflow identity_id identity_name started_at:t completed_at:t scheduled_at:t t_created_at:t t_updated_at:t any_changes:b dry_run:b priority:i error_message")
 	Actions = mk("actions", "state:e policy_task action_name action_type:e policy_id workflow_name identity_id identity_name started_at:t completed_at:t any_changes:b extraction_event jobs_started:i error_message")
 )
