@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	filter "github.com/opsdeck/opsdeck/store/internal/filterstub"
+	"github.com/opsdeck/opsdeck/store/filter"
 )
 
 // Entity names, as used by Count and StateCounts (and the filter schemas).
@@ -75,11 +75,10 @@ type fielder interface {
 }
 
 func keyOf(e *entity, q Query, r fielder) Key {
-	sort := q.Sort
-	if sort == "" {
-		sort = e.defaultSort
+	var v any
+	if f, err := e.sortField(q); err == nil {
+		v, _ = r.Field(f.Name)
 	}
-	v, _ := r.Field(sort)
 	var id int64
 	switch r := r.(type) {
 	case *JobRow:
@@ -94,19 +93,25 @@ func keyOf(e *entity, q Query, r fielder) Key {
 
 // pageSQL builds the keyset query for one page. Rows come back in scan
 // order: q's order, or its reverse when backward (the caller re-reverses).
-func (e *entity) pageSQL(q Query, after *Key, backward bool, limit int, withPayload bool) (string, []any, error) {
-	sortName := q.Sort
-	if sortName == "" {
-		sortName = e.defaultSort
+// sortField is the schema field q sorts by.
+func (e *entity) sortField(q Query) (filter.Field, error) {
+	name := q.Sort
+	if name == "" {
+		name = e.defaultSort
 	}
-	f, ok := e.schema.Field(sortName)
+	f, ok := e.schema.Field(name)
 	if !ok {
-		return "", nil, fmt.Errorf("cannot sort %s by %q: not a field", e.table, sortName)
+		return f, fmt.Errorf("cannot sort %s by %q: not one of its fields (%s)", e.table, name, strings.Join(e.schema.Names(), " "))
+	}
+	return f, nil
+}
+
+func (e *entity) pageSQL(q Query, after *Key, backward bool, limit int, withPayload bool) (string, []any, error) {
+	f, err := e.sortField(q)
+	if err != nil {
+		return "", nil, err
 	}
 	col := f.Column
-	if col == "" {
-		col = f.Name
-	}
 	where, args, err := filter.ToSQL(q.Where, e.schema)
 	if err != nil {
 		return "", nil, err

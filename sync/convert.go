@@ -31,8 +31,13 @@ func payload(b json.RawMessage) []byte {
 
 // firstError is result.error_messages[0], or "".
 func firstError(result []byte) string {
-	if !bytes.Contains(result, []byte(`"error_messages"`)) {
+	key := []byte(`"error_messages"`)
+	i := bytes.Index(result, key)
+	if i < 0 {
 		return ""
+	}
+	if i == bytes.LastIndex(result, key) && emptyArrayAt(result, i+len(key)) {
+		return "" // the common case, no decode needed
 	}
 	var r struct {
 		ErrorMessages []string `json:"error_messages"`
@@ -41,6 +46,24 @@ func firstError(result []byte) string {
 		return ""
 	}
 	return r.ErrorMessages[0]
+}
+
+// emptyArrayAt reports whether b[i:] is `: []` give or take whitespace.
+func emptyArrayAt(b []byte, i int) bool {
+	want := []byte{':', '[', ']'}
+	for _, c := range b[i:] {
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		case c == want[0]:
+			want = want[1:]
+			if len(want) == 0 {
+				return true
+			}
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 func jobRow(r veza.Record[veza.Job]) store.JobRow {

@@ -521,3 +521,20 @@ func TestSecondRunWhileRunning(t *testing.T) {
 		t.Fatalf("run after run: %v", err)
 	}
 }
+
+func TestFirstError(t *testing.T) {
+	for in, want := range map[string]string{
+		``:                                "",
+		`{"error_messages":[]}`:           "",
+		`{"error_messages" : [ ] ,"x":1}`: "",
+		`{"error_messages":["a","b"]}`:    "a",
+		`{"x":"\"error_messages\"","error_messages":["c"]}`:                  "c",
+		`{"error_messages":null}`:                                            "",
+		`{"output_entities":[{"error_messages":[]}],"error_messages":["d"]}`: "d",
+		`{"error_messages":[""]}`:                                            "",
+	} {
+		if got := firstError([]byte(in)); got != want {
+			t.Errorf("firstError(%s) = %q, want %q", in, got, want)
+		}
+	}
+}

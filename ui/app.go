@@ -98,13 +98,16 @@ type App struct {
 	commands map[string]Command
 	spinner  int
 	ticking  bool
+	// Timer schedules a message after d (tea.Tick); tests replace it so
+	// they never sleep.
+	Timer Timer
 	// OnResync is called when the user asks for a sync now; nil = offline.
 	OnResync func()
 }
 
 // NewApp returns the shell with root as its first view.
 func NewApp(th *Theme, keys *keymap.Map, root View, cmds []Command) *App {
-	a := &App{theme: th, keys: keys, stack: []View{root}, commands: map[string]Command{}}
+	a := &App{theme: th, keys: keys, stack: []View{root}, commands: map[string]Command{}, Timer: tea.Tick}
 	for _, c := range cmds {
 		a.commands[c.Name] = c
 	}
@@ -118,8 +121,11 @@ func (a *App) Init() tea.Cmd { return a.top().Init() }
 
 type tickMsg struct{}
 
-func tick() tea.Cmd {
-	return tea.Tick(120*time.Millisecond, func(time.Time) tea.Msg { return tickMsg{} })
+// Timer is tea.Tick's signature.
+type Timer func(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd
+
+func (a *App) tick() tea.Cmd {
+	return a.Timer(120*time.Millisecond, func(time.Time) tea.Msg { return tickMsg{} })
 }
 
 func (a *App) top() View { return a.stack[len(a.stack)-1] }
@@ -149,7 +155,7 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return a, nil
 		}
 		a.spinner++
-		return a, tick()
+		return a, a.tick()
 	case PushMsg:
 		w, h := a.bodySize()
 		v := msg.View.SetSize(w, h)
@@ -166,7 +172,7 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.Level == FlashError {
 			d = 10 * time.Second
 		}
-		return a, tea.Tick(d, func(time.Time) tea.Msg { return clearFlash{seq} })
+		return a, a.Timer(d, func(time.Time) tea.Msg { return clearFlash{seq} })
 	case clearFlash:
 		if msg.seq == a.flashSeq {
 			a.flash = FlashMsg{}
@@ -177,7 +183,7 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var spin tea.Cmd
 		if msg.Syncing && !a.ticking {
 			a.ticking = true
-			spin = tick()
+			spin = a.tick()
 		}
 		// Views want to know too (reload on new data); fall through to broadcast.
 		return a, tea.Batch(spin, a.broadcast(msg))

@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 
+	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
@@ -43,6 +44,8 @@ func NewPrompt(th *Theme, keys *keymap.Map, prefix string) Prompt {
 	in.Prompt = prefix
 	in.CharLimit = 4096
 	in.PromptStyle = th.Prompt
+	// A steady cursor: no blink timer waking the program while typing.
+	in.Cursor.SetMode(cursor.CursorStatic)
 	return Prompt{input: in, keys: keys, theme: th}
 }
 

@@ -31,6 +31,9 @@ type Common struct {
 	Now func() time.Time
 	// Loc is the time zone timestamps are shown in.
 	Loc *time.Location
+	// Timer schedules a delayed message (tea.Tick; nil = tea.Tick). Tests
+	// replace it so they never sleep.
+	Timer ui.Timer
 
 	ids atomic.Int64
 }
@@ -49,6 +52,13 @@ type SyncedMsg struct {
 const reloadThrottle = 700 * time.Millisecond
 
 type reloadTick struct{ id int64 }
+
+func (c *Common) after(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
+	if c.Timer != nil {
+		return c.Timer(d, fn)
+	}
+	return tea.Tick(d, fn)
+}
 
 func (c *Common) fmtTime(ms int64) string {
 	if ms == 0 {

@@ -38,8 +38,10 @@ func newHarness(t *testing.T, st *store.Store, root func(*Common) ui.View, w, h 
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	hs.common = &Common{Theme: ui.NewTheme(r), Keys: keymap.Default(), Store: st,
 		Now: func() time.Time { return now }, Loc: time.UTC,
-		Copy: func(s string) error { hs.copied = append(hs.copied, s); return nil }}
+		Copy:  func(s string) error { hs.copied = append(hs.copied, s); return nil },
+		Timer: noTimer}
 	hs.app = ui.NewApp(hs.common.Theme, hs.common.Keys, root(hs.common), Commands(hs.common))
+	hs.app.Timer = noTimer
 	hs.run(hs.app.Init())
 	hs.send(tea.WindowSizeMsg{Width: w, Height: h})
 	return hs
@@ -50,8 +52,10 @@ func (h *harness) send(msg tea.Msg) {
 	h.run(cmd)
 }
 
-// run executes cmd and feeds back what it returns, breadth-first, with a
-// short deadline per command so that tea.Tick timers are skipped.
+// noTimer never fires: the harness does not wait for timers.
+func noTimer(time.Duration, func(time.Time) tea.Msg) tea.Cmd { return nil }
+
+// run executes cmd and feeds back what it returns, breadth-first.
 func (h *harness) run(cmd tea.Cmd) {
 	queue := []tea.Cmd{cmd}
 	for steps := 0; len(queue) > 0 && steps < 10000; steps++ {
@@ -65,8 +69,8 @@ func (h *harness) run(cmd tea.Cmd) {
 		var msg tea.Msg
 		select {
 		case msg = <-ch:
-		case <-time.After(300 * time.Millisecond):
-			continue // a timer: not waited for
+		case <-time.After(20 * time.Second):
+			h.t.Fatal("a command did not return within 20s")
 		}
 		switch m := msg.(type) {
 		case nil:

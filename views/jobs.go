@@ -25,9 +25,11 @@ var jobColumns = []vtable.Column{
 	{Title: "CREATED", Width: 19, SortKey: "created_at"},
 	{Title: "IDENTITY", Width: 0, Min: 10, SortKey: "identity_name"},
 	{Title: "ACTION TYPE", Width: 20, Min: 10, SortKey: "action_type"},
+	// The error is what triage reads: it comes before the columns that
+	// narrow terminals drop first.
+	{Title: "ERROR", Width: 0, Min: 16, SortKey: "error_message"},
 	{Title: "ACTION", Width: 0, Min: 10, SortKey: "action_name"},
 	{Title: "WORKFLOW", Width: 0, Min: 8, SortKey: "workflow_name"},
-	{Title: "ERROR", Width: 0, Min: 12, SortKey: "error_message"},
 }
 
 // Jobs is the integration jobs list over the cache.
@@ -61,7 +63,7 @@ func NewJobs(c *Common, filterText string) (*Jobs, error) {
 	for i := range cols {
 		cols[i].KeyHint = fmt.Sprint(i + 1)
 	}
-	v.table = vtable.New(cols, tableKeys(c.Keys), tableStyles(c.Theme))
+	v.table = vtable.New(cols, tableKeys(c.Keys), tableStyles(c.Theme)).SetStatusLine(false)
 	v.prompt = ui.NewPrompt(c.Theme, c.Keys, "/")
 	v.prompt.Validate = func(s string) error { _, err := parseListFilter(s, filter.Jobs); return err }
 	v.prompt.Complete = filterCompleter(filter.Jobs)
@@ -168,7 +170,7 @@ func (v *Jobs) requestReload() tea.Cmd {
 	}
 	v.reloadPending = true
 	id := v.id
-	return tea.Tick(reloadThrottle-since, func(time.Time) tea.Msg { return reloadTick{id} })
+	return v.c.after(reloadThrottle-since, func(time.Time) tea.Msg { return reloadTick{id} })
 }
 
 func (v *Jobs) reload() tea.Cmd {
@@ -310,7 +312,7 @@ func (s *jobSource) Page(ctx context.Context, after any, backward bool, n int) (
 			Key:   store.JobKey(s.q, r),
 			ID:    r.JobID,
 			Style: r.State,
-			Cells: []string{r.State, fmtMillis(r.CreatedAt), r.IdentityName, r.ActionType, r.ActionName, r.WorkflowName, oneLine(r.ErrorMessage)},
+			Cells: []string{r.State, fmtMillis(r.CreatedAt), r.IdentityName, r.ActionType, oneLine(r.ErrorMessage), r.ActionName, r.WorkflowName},
 		}
 	}
 	return out, nil

@@ -94,7 +94,7 @@ func TestJobsNewestFirstAndScroll(t *testing.T) {
 	h := newHarness(t, st, jobsRoot(""), 120, 30)
 	frame := h.view()
 	// Newest first: job 999 was created last.
-	if !strings.Contains(frame, "2026-11-20 "+time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC).Add(999*time.Minute).Format("15:04")) {
+	if !strings.Contains(frame, time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC).Add(999*time.Minute).Format("2006-01-02 15:04")) {
 		t.Fatalf("newest job not first:\n%s", frame)
 	}
 	h.key("G")

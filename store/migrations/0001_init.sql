@@ -6,6 +6,8 @@
 -- received (for jobs without request/result, which have their own columns).
 -- `rowid` is the table's own key: UUID-keyed tables would scatter every insert
 -- across the whole file, rowid order follows the sync's created_at order.
+-- `state` is COLLATE NOCASE because store/filter compares enums with COLLATE
+-- NOCASE: only an index of the same collation can serve `state eq "ERRORED"`.
 
 CREATE TABLE tasks (
     rowid                        INTEGER PRIMARY KEY,
@@ -18,7 +20,7 @@ CREATE TABLE tasks (
     identity_id                  TEXT    NOT NULL DEFAULT '',
     identity_name                TEXT    NOT NULL DEFAULT '',
     identity_status              TEXT    NOT NULL DEFAULT '',
-    state                        TEXT    NOT NULL DEFAULT '',
+    state                        TEXT    NOT NULL DEFAULT '' COLLATE NOCASE,
     dry_run                      INTEGER NOT NULL DEFAULT 0,
     extraction_event             TEXT    NOT NULL DEFAULT '',
     previous_task_id             TEXT    NOT NULL DEFAULT '',
@@ -46,7 +48,7 @@ CREATE INDEX tasks_state_started ON tasks (state, started_at);
 
 CREATE TABLE actions (
     rowid            INTEGER PRIMARY KEY,
-    state            TEXT    NOT NULL DEFAULT '',
+    state            TEXT    NOT NULL DEFAULT '' COLLATE NOCASE,
     policy_task      TEXT    NOT NULL CHECK (policy_task <> ''),
     action_name      TEXT    NOT NULL CHECK (action_name <> ''),
     action_type      TEXT    NOT NULL DEFAULT '',
@@ -71,7 +73,7 @@ CREATE INDEX actions_state_started ON actions (state, started_at);
 CREATE TABLE jobs (
     rowid                 INTEGER PRIMARY KEY,
     job_id                TEXT    NOT NULL CHECK (job_id <> ''),
-    state                 TEXT    NOT NULL DEFAULT '',
+    state                 TEXT    NOT NULL DEFAULT '' COLLATE NOCASE,
     policy_task           TEXT    NOT NULL DEFAULT '',
     action_name           TEXT    NOT NULL DEFAULT '',
     action_type           TEXT    NOT NULL DEFAULT '',

@@ -39,21 +39,29 @@ const (
 // action start and job creation times all increase with their index, and the
 // default "oldest first" order is simply index order.
 type gen struct {
-	seed        int64
-	ids         idCodec
-	nowMs       int64
-	startMs     int64
-	spanMs      int64
-	events      int64
-	stepMs      int64
-	taskAct     []int32
-	actJob      []int32
-	nTasks      int
-	nActions    int
-	nJobs       int
-	inflight    int // the last inflight tasks are still in progress
-	nIdentities int
-	jitterKey   uint64
+	seed     int64
+	ids      idCodec
+	nowMs    int64
+	startMs  int64
+	spanMs   int64
+	events   int64
+	stepMs   int64
+	taskAct  []int32
+	actJob   []int32
+	nTasks   int // the base data set, laid out over the 30 days before Now
+	nActions int
+	nJobs    int
+	// The offset tables may reach past the base data set: in live mode they
+	// lay out the records that arrive after Now (live.go). hTasks, hActions
+	// and hJobs count everything laid out; they equal the base counts
+	// otherwise.
+	hTasks       int
+	hActions     int
+	hJobs        int
+	liveMsPerJob float64 // live mode: milliseconds between two new jobs
+	inflight     int     // the last inflight tasks are still in progress
+	nIdentities  int
+	jitterKey    uint64
 }
 
 // plan is the shape of a task that does not depend on where it sits in the
@@ -122,6 +130,7 @@ func newGen(seed int64, scale int, now time.Time) *gen {
 	g.taskAct = clip(g.taskAct)
 	g.actJob = clip(g.actJob)
 	g.nTasks, g.nActions, g.nJobs = len(g.taskAct)-1, len(g.actJob)-1, jobs
+	g.hTasks, g.hActions, g.hJobs = g.nTasks, g.nActions, g.nJobs
 	g.events = int64(g.nTasks + g.nActions + g.nJobs)
 	g.spanMs = window.Milliseconds()
 	g.startMs = g.nowMs - quietTail.Milliseconds() - g.spanMs
@@ -169,11 +178,11 @@ func (g *gen) doneBy(t, start int64) int64 {
 
 // taskOfAction and actionOfJob map global indexes to their parents.
 func (g *gen) taskOfAction(a int) int {
-	return sort.Search(g.nTasks, func(i int) bool { return int(g.taskAct[i+1]) > a })
+	return sort.Search(g.hTasks, func(i int) bool { return int(g.taskAct[i+1]) > a })
 }
 
 func (g *gen) actionOfJob(k int) int {
-	return sort.Search(g.nActions, func(a int) bool { return int(g.actJob[a+1]) > k })
+	return sort.Search(g.hActions, func(a int) bool { return int(g.actJob[a+1]) > k })
 }
 
 func (g *gen) taskOfJob(k int) int { return g.taskOfAction(g.actionOfJob(k)) }
@@ -196,6 +205,7 @@ type actSk struct {
 	state              uint8
 	started, completed int64
 	j0, nj             int // first global job index, number of jobs
+	jobsSeen           int // jobs created so far (all nj but in live mode)
 	changes            bool
 	firstErr           int // local job index of the first ERRORED job, or -1
 }
@@ -233,8 +243,16 @@ func jobDuration(r *rng) int64 {
 	return int64(r.between(30000, 360000))
 }
 
-// skel fills t with the skeleton of task i.
-func (g *gen) skel(i int, t *taskSk) {
+// skel fills t with the skeleton of task i as of Now.
+func (g *gen) skel(i int, t *taskSk) { g.skelAt(i, g.nowMs, t) }
+
+// skelAt fills t with the skeleton of task i as of unix ms at. Only the
+// tasks that arrive after Now in live mode (live.go) change with at.
+func (g *gen) skelAt(i int, at int64, t *taskSk) {
+	if i >= g.nTasks {
+		g.liveSkel(i, at, t)
+		return
+	}
 	*t = taskSk{i: i, pl: g.plan(i)}
 	t.a0 = int(g.taskAct[i])
 	t.na = int(g.taskAct[i+1]) - t.a0
@@ -271,6 +289,7 @@ func (g *gen) skel(i int, t *taskSk) {
 		as.a, as.st, as.firstErr = a, t.pl.step(p), -1
 		as.j0 = int(g.actJob[a])
 		as.nj = int(g.actJob[a+1]) - as.j0
+		as.jobsSeen = as.nj
 		last := p == t.na-1
 		if !notStarted {
 			as.started = g.evtTime(i + 1 + a + as.j0)

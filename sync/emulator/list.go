@@ -30,14 +30,14 @@ type listKind[T any] struct {
 	// orderBy lists the order_by fields. The first is the creation time,
 	// which is index order by construction and needs no sort.
 	orderBy []string
-	count   func(g *gen) int
+	count   func(v *view) int
 	taskOf  func(g *gen, idx int) int
 	item    func(m *taskMat, idx int) T
 	detail  func(g *gen, m *taskMat, idx int, v *T) // nil: no details=true
 	field   func(v *T, name string) (any, bool)
 	// narrow returns the index range a filter can possibly match, when the
 	// filter pins a parent or an id; ok=false means "anything".
-	narrow func(g *gen, n filter.Node) (lo, hi int, ok bool)
+	narrow func(g *gen, v *view, n filter.Node) (lo, hi int, ok bool)
 }
 
 // apiSchema is s without local-only fields (the cache can filter on them,
@@ -56,7 +56,7 @@ var taskKind = &listKind[veza.Task]{
 	ent:     entTasks,
 	schema:  apiSchema(filter.Tasks, "id", "error_message"),
 	orderBy: []string{"t_created_at", "started_at", "completed_at"},
-	count:   func(g *gen) int { return g.nTasks },
+	count:   func(v *view) int { return v.nTasks },
 	taskOf:  func(g *gen, i int) int { return i },
 	item:    func(m *taskMat, i int) veza.Task { return m.task },
 	field:   taskField,
@@ -66,15 +66,15 @@ var actionKind = &listKind[veza.Action]{
 	ent:     entActions,
 	schema:  apiSchema(filter.Actions, "error_message"),
 	orderBy: []string{"", "started_at", "completed_at"}, // no creation time on the wire
-	count:   func(g *gen) int { return g.nActions },
+	count:   func(v *view) int { return v.nActions },
 	taskOf:  (*gen).taskOfAction,
 	item:    func(m *taskMat, a int) veza.Action { return m.acts[a-m.sk.a0] },
 	field:   actionField,
-	narrow: func(g *gen, n filter.Node) (int, int, bool) {
+	narrow: func(g *gen, v *view, n filter.Node) (int, int, bool) {
 		return narrowBy(n, filter.Actions, map[string]func(string) (int, int){
 			"policy_task": func(id string) (int, int) {
 				i, ok := g.ids.parse(kindTask, id)
-				if !ok || i >= g.nTasks {
+				if !ok || i >= v.nTasks {
 					return 0, 0
 				}
 				return int(g.taskAct[i]), int(g.taskAct[i+1])
@@ -87,25 +87,25 @@ var jobKind = &listKind[veza.Job]{
 	ent:     entJobs,
 	schema:  apiSchema(filter.Jobs, "error_message"),
 	orderBy: []string{"created_at", "started_at", "completed_at"},
-	count:   func(g *gen) int { return g.nJobs },
+	count:   func(v *view) int { return v.nJobs },
 	taskOf:  (*gen).taskOfJob,
 	item:    func(m *taskMat, k int) veza.Job { return m.jobs[k-m.sk.j0] },
 	detail: func(g *gen, m *taskMat, k int, v *veza.Job) {
 		v.Request, v.Result = g.payload(m, k-m.sk.j0)
 	},
 	field: jobField,
-	narrow: func(g *gen, n filter.Node) (int, int, bool) {
+	narrow: func(g *gen, v *view, n filter.Node) (int, int, bool) {
 		return narrowBy(n, filter.Jobs, map[string]func(string) (int, int){
 			"policy_task": func(id string) (int, int) {
 				i, ok := g.ids.parse(kindTask, id)
-				if !ok || i >= g.nTasks {
+				if !ok || i >= v.nTasks {
 					return 0, 0
 				}
 				return int(g.actJob[g.taskAct[i]]), int(g.actJob[g.taskAct[i+1]])
 			},
 			"job_id": func(id string) (int, int) {
 				k, ok := g.ids.parse(kindJob, id)
-				if !ok || k >= g.nJobs {
+				if !ok || k >= v.nJobs {
 					return 0, 0
 				}
 				return k, k + 1
@@ -184,32 +184,35 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, k *list
 		return
 	}
 	g := s.g
-	n := k.count(g)
-	var perm []int32
+	v := s.view()
+	n := k.count(&v)
+	var ord *ordering
 	if q.order > 0 {
-		perm = s.perm(k.ent, k.orderBy[q.order])
+		ord = s.order(k.ent, k.orderBy[q.order], &v)
 	}
 	at := func(p int) int {
 		if q.desc {
 			p = n - 1 - p
 		}
-		if perm != nil {
-			return int(perm[p])
+		if ord != nil {
+			return ord.at(p)
 		}
 		return p
 	}
 	start, end := 0, n
-	if perm == nil && k.narrow != nil {
-		if lo, hi, ok := k.narrow(g, q.node); ok {
+	if ord == nil && k.narrow != nil {
+		if lo, hi, ok := k.narrow(g, &v, q.node); ok {
+			lo, hi = min(lo, n), min(hi, n)
 			start, end = lo, hi
 			if q.desc {
 				start, end = n-hi, n-lo
 			}
 		}
 	}
+	setHere(r, s.encodeToken(k.ent, q, q.pos))
 
 	page := veza.ListPage[T]{Values: make([]T, 0, q.size)}
-	cache := matCache{g: g}
+	cache := matCache{g: g, at: v.at}
 	var cur T
 	get := func(name string) (any, bool) { return k.field(&cur, name) }
 	budget := s.scanBudget
@@ -390,9 +393,16 @@ type permKey struct {
 	field string
 }
 
-// perm returns the indexes of ent sorted by field ascending (unset times
-// first, ties by index), building it on first use: 4 bytes per record.
-func (s *Server) perm(ent int, field string) []int32 {
+// sortedPerm is the base records of one kind sorted by a time field, the
+// records with the time unset first.
+type sortedPerm struct {
+	perm  []int32
+	unset int
+}
+
+// perm returns the base indexes of ent sorted by field ascending (unset
+// times first, ties by index), building it on first use: 4 bytes per record.
+func (s *Server) perm(ent int, field string) sortedPerm {
 	s.permMu.Lock()
 	defer s.permMu.Unlock()
 	key := permKey{ent, field}
@@ -432,12 +442,15 @@ func (s *Server) perm(ent int, field string) []int32 {
 		}
 	}
 	slices.Sort(keys)
-	perm := make([]int32, len(keys))
+	sp := sortedPerm{perm: make([]int32, len(keys))}
 	for i, k := range keys {
-		perm[i] = int32(uint32(k))
+		sp.perm[i] = int32(uint32(k))
+		if k>>32 == 0 {
+			sp.unset++
+		}
 	}
-	s.perms[key] = perm
-	return perm
+	s.perms[key] = sp
+	return sp
 }
 
 // Field getters for filter.Predicate, by filter field name (= JSON name).

@@ -55,9 +55,12 @@ func (g *gen) errText(k, c int, ctx *errCtx) string {
 	return s
 }
 
-// mat materialises task i into m.
-func (g *gen) mat(i int, m *taskMat) {
-	g.skel(i, &m.sk)
+// mat materialises task i into m as of Now.
+func (g *gen) mat(i int, m *taskMat) { g.matAt(i, g.nowMs, m) }
+
+// matAt materialises task i into m as of unix ms at (see skelAt).
+func (g *gen) matAt(i int, at int64, m *taskMat) {
+	g.skelAt(i, at, &m.sk)
 	t := &m.sk
 	r := newRNG(g.seed, streamTask, uint64(i))
 	pol := &policies[t.pl.pol]
@@ -87,7 +90,9 @@ func (g *gen) mat(i int, m *taskMat) {
 			if js := &t.jobs[local]; js.cause >= 0 {
 				ctx := errCtx{who: who, ds: as.st.ds, group: m.groups[local], actionType: as.st.typ, at: time.UnixMilli(js.started).UTC()}
 				m.errs[local] = g.errText(as.j0+j, js.cause, &ctx)
-				if len(msgs) < 5 && !slices.Contains(msgs, m.errs[local]) {
+				// Only a failed task quotes them (a live task may hold an
+				// ERRORED job while its action still runs).
+				if t.fate == stErrored && len(msgs) < 5 && !slices.Contains(msgs, m.errs[local]) {
 					msgs = append(msgs, m.errs[local])
 				}
 			}
@@ -166,7 +171,7 @@ func (g *gen) mat(i int, m *taskMat) {
 			CompletedAt:     tp(as.completed),
 			AnyChanges:      as.changes,
 			ExtractionEvent: extraction,
-			JobsStarted:     as.nj,
+			JobsStarted:     as.jobsSeen,
 		}
 		if as.firstErr >= 0 {
 			act.ErrorMessage = m.errs[as.j0-t.j0+as.firstErr]
@@ -208,6 +213,7 @@ func (g *gen) mat(i int, m *taskMat) {
 // order (where neighbours mostly share a few tasks) rarely repeats work.
 type matCache struct {
 	g     *gen
+	at    int64 // unix ms the records are materialised as of
 	slots [4]taskMat
 	have  [4]bool
 	next  int
@@ -221,7 +227,7 @@ func (c *matCache) task(i int) *taskMat {
 	}
 	s := c.next
 	c.next = (c.next + 1) % len(c.slots)
-	c.g.mat(i, &c.slots[s])
+	c.g.matAt(i, c.at, &c.slots[s])
 	c.have[s] = true
 	return &c.slots[s]
 }

@@ -33,6 +33,15 @@ const (
 	streamIDKey
 	streamMAC
 	streamRequestID
+	streamFault
+	streamEvent
+	streamEventTime
+	streamAutomation
+	streamSocotra
+	streamSocotraTime
+	streamSocotraSchedule
+	streamSocotraFailed
+	streamLive
 )
 
 // rng is a splitmix64 generator. The zero value is usable but every caller
@@ -114,6 +123,21 @@ const (
 	kindExtraction
 	kindAccessPlan
 	kindEntity
+	kindEvent        // Veza system event
+	kindProvider     // Veza integration provider
+	kindVezaUser     // a user of the Veza tenant itself
+	kindAPIKey       // a Veza API key
+	kindRule         // a Veza alert rule
+	kindReviewFlow   // an access-review workflow
+	kindAutomation   // an access-review automation created through the API
+	kindTenant       // the Socotra tenant
+	kindSocEvent     // a Socotra event
+	kindSocRequest   // a Socotra API request
+	kindSocUser      // a Socotra user
+	kindSocPolicy    // a Socotra policy
+	kindSocAccount   // a Socotra account
+	kindSocTxn       // a Socotra policy transaction
+	kindInsightPoint // a Veza Insight Point
 )
 
 // idCodec turns (kind, index) into a random-looking version-4 UUID and back,

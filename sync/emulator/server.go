@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,28 @@ type Options struct {
 	Token       string    // bearer token to require; "" means DefaultToken
 	Now         time.Time // newest data is just before Now; zero means DefaultNow
 	PageSizeMax int       // largest page served; 0 means 100
+
+	// Faults injects failures into the answers to GET requests (see
+	// ParseFaults); SetFaults changes them while the server runs.
+	Faults Faults
+	// SlowDelay is how long the "slow" fault holds a request; 0 means 2 s.
+	SlowDelay time.Duration
+
+	// Live makes the data set grow after Now: LiveRate new jobs a second
+	// (0 means 5), with their tasks and actions, which start RUNNING and
+	// settle as time passes, plus new system events and Socotra events.
+	// Growth is laid out up to LiveHorizon after Now (0 means 24 hours, and
+	// at most a million jobs); beyond it the data set stops growing.
+	Live        bool
+	LiveRate    float64
+	LiveHorizon time.Duration
+	// Clock is the emulator's current time. Nil means Now, and in live mode
+	// Now plus the wall-clock time since New. Server.Advance moves it on.
+	Clock func() time.Time
+
+	// SocotraTenant is the tenant locator of the Socotra events API; ""
+	// means a UUID derived from Seed.
+	SocotraTenant string
 }
 
 const (
@@ -44,8 +67,8 @@ const (
 // depend on the wall clock.
 var DefaultNow = time.Date(2026, time.January, 5, 9, 30, 0, 0, time.UTC)
 
-// Server is an emulated Veza tenant; it implements http.Handler and is safe
-// for concurrent use.
+// Server is an emulated Veza tenant with a Socotra events API beside it;
+// it implements http.Handler and is safe for concurrent use.
 type Server struct {
 	g           *gen
 	token       string
@@ -59,9 +82,17 @@ type Server struct {
 	counts     [3][numStates]int // tasks, actions, jobs per state
 
 	permMu sync.Mutex
-	perms  map[permKey][]int32
+	perms  map[permKey]sortedPerm
 
 	examined atomic.Int64 // records looked at by list requests, for tests
+
+	clock func() time.Time
+	skew  atomic.Int64 // nanoseconds added by Advance
+
+	faultState
+	ev    *eventLog
+	autos *automationStore
+	soc   *socotra
 }
 
 // New builds a server. It only lays out the data set (a few bytes per
@@ -77,29 +108,69 @@ func New(opts Options) *Server {
 	if opts.Now.IsZero() {
 		opts.Now = DefaultNow
 	}
+	opts.Now = opts.Now.UTC()
 	if opts.PageSizeMax <= 0 {
 		opts.PageSizeMax = defaultPageSize
 	}
 	r := newRNG(opts.Seed, streamMAC, 0)
-	return &Server{
+	s := &Server{
 		g:           newGen(opts.Seed, opts.Scale, opts.Now),
 		token:       opts.Token,
-		now:         opts.Now.UTC(),
+		now:         opts.Now,
 		pageSizeMax: opts.PageSizeMax,
 		scanBudget:  defaultScanBudget,
 		macKey:      r.next(),
 		reqIDKey:    r.next(),
-		perms:       map[permKey][]int32{},
+		perms:       map[permKey]sortedPerm{},
+		clock:       opts.Clock,
 	}
+	if s.clock == nil {
+		now := opts.Now
+		s.clock = func() time.Time { return now }
+		if opts.Live {
+			start := time.Now()
+			s.clock = func() time.Time { return now.Add(time.Since(start)) }
+		}
+	}
+	s.initFaults(opts)
+	var live *liveConfig
+	if opts.Live {
+		live = newLiveConfig(opts)
+		s.g.extend(live)
+	}
+	s.ev = newEventLog(s.g, live)
+	s.autos = newAutomationStore(s.g)
+	s.soc = newSocotra(s.g, opts.SocotraTenant, live)
+	return s
 }
 
-// Counts returns the number of tasks, actions and jobs.
-func (s *Server) Counts() (tasks, actions, jobs int) { return s.g.nTasks, s.g.nActions, s.g.nJobs }
+// Now returns the emulator's current time: Options.Clock (or Now) plus
+// whatever Advance added, never before Options.Now.
+func (s *Server) Now() time.Time {
+	t := s.clock().Add(time.Duration(s.skew.Load())).UTC()
+	if t.Before(s.now) {
+		return s.now
+	}
+	return t
+}
+
+// Advance moves the emulator's clock on by d, so tests of live mode need
+// not sleep.
+func (s *Server) Advance(d time.Duration) { s.skew.Add(int64(d)) }
+
+// Counts returns the number of tasks, actions and jobs (in live mode, those
+// visible now).
+func (s *Server) Counts() (tasks, actions, jobs int) {
+	v := s.view()
+	return v.nTasks, v.nActions, v.nJobs
+}
 
 // StateCounts returns the number of jobs in each state (states with no jobs
-// are left out).
+// are left out); in live mode, of the jobs visible now.
 func (s *Server) StateCounts() map[string]int {
-	c := s.stateCounts()
+	c := *s.stateCounts()
+	v := s.view()
+	s.g.liveStates(&v, &c)
 	out := map[string]int{}
 	for st, n := range c[entJobs] {
 		if n > 0 {
@@ -128,9 +199,10 @@ func (s *Server) stateCounts() *[3][numStates]int {
 
 // Running is a Server listening on a real socket.
 type Running struct {
-	URL    string // http://127.0.0.1:port
-	Token  string
-	Server *Server
+	URL           string // http://127.0.0.1:port
+	Token         string
+	SocotraTenant string // tenant locator of the Socotra API under URL+"/event/"
+	Server        *Server
 
 	srv  *http.Server
 	done chan struct{}
@@ -147,11 +219,12 @@ func Start(ctx context.Context, addr string, opts Options) (*Running, error) {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	run := &Running{
-		URL:    "http://" + ln.Addr().String(),
-		Token:  s.token,
-		Server: s,
-		srv:    &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second},
-		done:   make(chan struct{}),
+		URL:           "http://" + ln.Addr().String(),
+		Token:         s.token,
+		SocotraTenant: s.SocotraTenant(),
+		Server:        s,
+		srv:           &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second},
+		done:          make(chan struct{}),
 	}
 	go func() {
 		defer close(run.done)
@@ -179,8 +252,20 @@ func (r *Running) Close() error {
 	return r.err
 }
 
-// lcm is the prefix of the Lifecycle Management activity-log API.
-const lcm = "/api/private/lifecycle_management"
+// API prefixes. Every path the emulator serves is in the routes table below
+// (API-CONTRACT.md §1.2-1.7 and §2; the [assumed] paths live only here).
+const (
+	lcm      = "/api/private/lifecycle_management"
+	events   = "/api/preview/events"
+	autos    = "/api/preview/awf/automations"
+	socEvent = "/event/{tenant}/events"
+)
+
+// Which error envelope a route answers with.
+const (
+	apiVeza = iota
+	apiSocotra
+)
 
 // route is one entry of the routing table. Pattern segments in braces
 // capture one path segment, URL-unescaped (action names may contain '/').
@@ -188,22 +273,70 @@ type route struct {
 	method  string
 	pattern string
 	handle  func(s *Server, w http.ResponseWriter, r *http.Request, args []string)
+	list    *listShape // the envelope of a paged list, for faults; nil otherwise
+	export  bool       // the system-events export: the "exhausted" fault applies
 	segs    []string
+	api     int
 }
 
-// routes is the one routing table of the emulator (API-CONTRACT.md §1.2-1.4;
-// the paths are [assumed] there, so they live only here).
+// listShape describes a paged list's envelope, so that faults can rewrite
+// pages without knowing the records.
+type listShape struct {
+	items      string // key of the array of records
+	tokenParam string // query parameter that carries the page token
+	tokenField string // key of the next-page token in the response
+	hasMore    bool   // the envelope has "has_more"
+}
+
+var (
+	vezaList   = &listShape{items: "values", tokenParam: "page_token", tokenField: "next_page_token", hasMore: true}
+	exportList = &listShape{items: "events", tokenParam: "page_token", tokenField: "next_page_token", hasMore: true}
+	socList    = &listShape{items: "events", tokenParam: "pagingToken", tokenField: "pagingToken"}
+)
+
+// routes is the one routing table of the emulator.
 var routes = func() []route {
+	get, post, put, del := http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete
 	rs := []route{
-		{method: http.MethodGet, pattern: lcm + "/policy_tasks", handle: listTasks},
-		{method: http.MethodGet, pattern: lcm + "/policy_tasks/{id}", handle: getTask},
-		{method: http.MethodGet, pattern: lcm + "/action_events", handle: listActions},
-		{method: http.MethodGet, pattern: lcm + "/action_events/{policy_task}/{action_name}", handle: getAction},
-		{method: http.MethodGet, pattern: lcm + "/action_job_events", handle: listJobs},
-		{method: http.MethodGet, pattern: lcm + "/action_job_events/{job_id}", handle: getJob},
+		// Veza Lifecycle Management activity log, §1.2-1.4.
+		{method: get, pattern: lcm + "/policy_tasks", handle: listTasks, list: vezaList},
+		{method: get, pattern: lcm + "/policy_tasks/{id}", handle: getTask},
+		{method: get, pattern: lcm + "/action_events", handle: listActions, list: vezaList},
+		{method: get, pattern: lcm + "/action_events/{policy_task}/{action_name}", handle: getAction},
+		{method: get, pattern: lcm + "/action_job_events", handle: listJobs, list: vezaList},
+		{method: get, pattern: lcm + "/action_job_events/{job_id}", handle: getJob},
+
+		// Veza system events, §1.6.
+		{method: get, pattern: events, handle: listEvents, list: vezaList},
+		{method: get, pattern: events + "/export", handle: exportEvents, list: exportList, export: true},
+
+		// Veza access-review Automations, §1.7.
+		{method: get, pattern: autos, handle: listAutomations},
+		{method: post, pattern: autos, handle: createAutomation},
+		{method: put, pattern: autos, handle: updateAutomation},
+		{method: get, pattern: autos + "/{id}", handle: getAutomation},
+		{method: del, pattern: autos + "/{id}", handle: deleteAutomation},
+		{method: post, pattern: autos + ":attach", handle: attachAutomation},
+		{method: post, pattern: autos + ":detach", handle: detachAutomation},
+		{method: get, pattern: autos + ":attached/{workflow_id}", handle: attachedAutomations},
+
+		// Socotra events API, §2 (seed 004).
+		{method: get, pattern: socEvent + "/list", handle: socListEvents, list: socList},
+		{method: get, pattern: socEvent + "/request/{locator}", handle: socRequestEvents},
+		{method: get, pattern: socEvent + "/schedules/policy/{policy}", handle: socPolicySchedules},
+		{method: get, pattern: socEvent + "/schedules/policy/{policy}/failed/list", handle: socFailedPolicy},
+		{method: get, pattern: socEvent + "/schedules/tenant/failed/list", handle: socFailedTenant},
+		{method: get, pattern: socEvent + "/schedules/failed/list", handle: socFailedAll},
+		{method: get, pattern: socEvent + "/schedules/failed/{state}/list", handle: socFailedByState},
+		{method: post, pattern: socEvent + "/schedules/failed/resume", handle: socResumeFailed},
+		{method: del, pattern: socEvent + "/schedules/failed", handle: socDeleteFailed},
+		{method: get, pattern: socEvent + "/{locator}", handle: socGetEvent},
 	}
 	for i := range rs {
 		rs[i].segs = strings.Split(strings.TrimPrefix(rs[i].pattern, "/"), "/")
+		if strings.HasPrefix(rs[i].pattern, "/event/") {
+			rs[i].api = apiSocotra
+		}
 	}
 	return rs
 }()
@@ -223,7 +356,10 @@ func (rt *route) match(segs []string) ([]string, bool) {
 			}
 			args = append(args, v)
 		} else if segs[i] != p {
-			return nil, false
+			// A client may escape the ':' of "automations:attach".
+			if v, err := url.PathUnescape(segs[i]); err != nil || v != p {
+				return nil, false
+			}
 		}
 	}
 	return args, true
@@ -231,7 +367,16 @@ func (rt *route) match(segs []string) ([]string, bool) {
 
 // ServeHTTP authenticates, routes, and answers with the API's JSON.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	api := apiVeza
+	if strings.HasPrefix(r.URL.Path, "/event/") {
+		api = apiSocotra
+	}
 	if !s.authorized(r) {
+		if api == apiSocotra {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="socotra"`)
+			s.socError(w, r, http.StatusUnauthorized, "missing or invalid bearer token")
+			return
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="veza"`)
 		s.writeError(w, r, http.StatusUnauthorized, "Unauthenticated", "missing or invalid API key")
 		return
@@ -245,15 +390,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if rt.method != r.Method {
-			allow = append(allow, rt.method)
+			if !slices.Contains(allow, rt.method) {
+				allow = append(allow, rt.method)
+			}
 			continue
 		}
-		rt.handle(s, w, r, args)
+		if rt.method == http.MethodGet {
+			s.serveWithFaults(rt, w, r, args)
+		} else {
+			rt.handle(s, w, r, args)
+		}
 		return
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		s.writeError(w, r, http.StatusMethodNotAllowed, "Unimplemented", fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
+		msg := fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)
+		if api == apiSocotra {
+			s.socError(w, r, http.StatusMethodNotAllowed, msg)
+			return
+		}
+		s.writeError(w, r, http.StatusMethodNotAllowed, "Unimplemented", msg)
+		return
+	}
+	if api == apiSocotra {
+		s.socError(w, r, http.StatusNotFound, fmt.Sprintf("no API route for %s", r.URL.Path))
 		return
 	}
 	s.writeError(w, r, http.StatusNotFound, "NotFound", fmt.Sprintf("no API route for %s", r.URL.Path))
@@ -286,7 +446,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, status int, 
 		Code:      code,
 		Message:   msg,
 		RequestID: s.requestID(r),
-		Timestamp: s.now.Format(time.RFC3339Nano),
+		Timestamp: s.Now().Format(time.RFC3339Nano),
 	}
 	if len(violations) > 0 {
 		body.Details = []veza.ErrorDetail{{Type: "type.googleapis.com/google.rpc.BadRequest", FieldViolations: violations}}
@@ -313,21 +473,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func getTask(s *Server, w http.ResponseWriter, r *http.Request, args []string) {
+	v := s.view()
 	i, ok := s.g.ids.parse(kindTask, args[0])
-	if !ok || i >= s.g.nTasks {
+	if !ok || i >= v.nTasks {
 		s.writeError(w, r, http.StatusNotFound, "NotFound", fmt.Sprintf("workflow task %q not found", args[0]))
 		return
 	}
 	var m taskMat
-	s.g.mat(i, &m)
+	s.g.matAt(i, v.at, &m)
 	writeJSON(w, http.StatusOK, veza.ValueEnvelope[veza.Task]{Value: m.task})
 }
 
 func getAction(s *Server, w http.ResponseWriter, r *http.Request, args []string) {
-	if i, ok := s.g.ids.parse(kindTask, args[0]); ok && i < s.g.nTasks {
+	v := s.view()
+	if i, ok := s.g.ids.parse(kindTask, args[0]); ok && i < v.nTasks {
 		var m taskMat
-		s.g.mat(i, &m)
-		for p := 0; p < m.sk.na; p++ {
+		s.g.matAt(i, v.at, &m)
+		for p := 0; p < m.sk.na && m.sk.a0+p < v.nActions; p++ {
 			if m.acts[p].ActionName == args[1] {
 				writeJSON(w, http.StatusOK, veza.ValueEnvelope[veza.Action]{Value: m.acts[p]})
 				return
@@ -338,13 +500,14 @@ func getAction(s *Server, w http.ResponseWriter, r *http.Request, args []string)
 }
 
 func getJob(s *Server, w http.ResponseWriter, r *http.Request, args []string) {
+	v := s.view()
 	k, ok := s.g.ids.parse(kindJob, args[0])
-	if !ok || k >= s.g.nJobs {
+	if !ok || k >= v.nJobs {
 		s.writeError(w, r, http.StatusNotFound, "NotFound", fmt.Sprintf("job %q not found", args[0]))
 		return
 	}
 	var m taskMat
-	s.g.mat(s.g.taskOfJob(k), &m)
+	s.g.matAt(s.g.taskOfJob(k), v.at, &m)
 	local := k - m.sk.j0
 	job := m.jobs[local]
 	job.Request, job.Result = s.g.payload(&m, local)

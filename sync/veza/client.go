@@ -130,8 +130,8 @@ func New(baseURL, token string, opts Options) (*Client, error) {
 	default:
 		c.retries = opts.MaxRetries
 	}
-	c.backoff = cmp(opts.BaseBackoff, defaultBase)
-	c.maxBackoff = cmp(opts.MaxBackoff, defaultMaxBackoff)
+	c.backoff = orDefault(opts.BaseBackoff, defaultBase)
+	c.maxBackoff = orDefault(opts.MaxBackoff, defaultMaxBackoff)
 	c.maxBody = opts.MaxResponseBytes
 	if c.maxBody <= 0 {
 		c.maxBody = defaultMaxBody
@@ -141,7 +141,7 @@ func New(baseURL, token string, opts Options) (*Client, error) {
 	return c, nil
 }
 
-func cmp(v, def time.Duration) time.Duration {
+func orDefault(v, def time.Duration) time.Duration {
 	if v <= 0 {
 		return def
 	}
@@ -149,11 +149,9 @@ func cmp(v, def time.Duration) time.Duration {
 }
 
 // BaseURL is the tenant URL without credentials or query: safe to store and show.
-func (c *Client) BaseURL() string {
-	u := *c.base
-	u.User = nil
-	return u.String()
-}
+// (Userinfo in the configured URL is dropped: the bearer token is the only
+// credential sent.)
+func (c *Client) BaseURL() string { return c.base.String() }
 
 // Routes returns the routing table in effect.
 func (c *Client) Routes() Routes { return c.routes }

@@ -106,15 +106,22 @@ func skip(b []byte, i int) (int, bool) {
 	}
 	switch b[i] {
 	case '"':
-		for j := i + 1; j < len(b); j++ {
-			switch b[j] {
-			case '\\':
-				j++
-			case '"':
+		// IndexByte is vectorised; strings are most of a page's bytes.
+		for j := i + 1; ; {
+			k := bytes.IndexByte(b[j:], '"')
+			if k < 0 {
+				return len(b), false
+			}
+			j += k
+			bs := 0
+			for m := j - 1; m > i && b[m] == '\\'; m-- {
+				bs++
+			}
+			if bs%2 == 0 {
 				return j + 1, true
 			}
+			j++
 		}
-		return len(b), false
 	case '{', '[':
 		depth := 0
 		for j := i; j < len(b); j++ {

@@ -18,6 +18,7 @@ func TestSplitMatchesRecordDecode(t *testing.T) {
 		" {\n \"values\" : [ {\"job_id\" : \"a\", \"x\": [1, {\"y\": \"]}\\\"[{\"}], \"n\": -1.5e3} ,\t{\"job_id\":\"b\",\"t\":true,\"f\":null}\r\n] , \"has_more\" : false } ",
 		`{"values":[{"job_id":"é\u00e9\\\\","q":"a,b}"},{"job_id":"c"}],"next_page_token":"x,]}"}`,
 		`{"Values":[{"job_id":"folded key"}]}`,
+		`{"values":[{"job_id":"q\\\"}{[","x":"\\"},{"job_id":"\\\\"}]}`,
 		`{"values":[{"job_id":"first"}],"values":[{"job_id":"dup1"},{"job_id":"dup2"}]}`,
 		`{"va\u006cues":[{"job_id":"escaped key"}]}`,
 		`{"other":{"values":[1,2,3]},"values":[{"job_id":"nested decoy"}]}`,
