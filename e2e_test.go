@@ -94,10 +94,13 @@ func TestE2EDemoOpenJobPayload(t *testing.T) {
 	s.waitFor(60*time.Second, "synced")
 
 	s.keys("j", "Enter")
-	screen := s.waitFor(20*time.Second, "request", "data_source", "result")
+	screen := s.waitFor(20*time.Second, "request", "data_source", "input_entities")
 	if !strings.Contains(screen, "ERRORED") {
 		t.Fatalf("job detail should show the job's state:\n%s", screen)
 	}
+	// The result payload (with the error) is at the end of the tree.
+	s.keys("G")
+	s.waitFor(10*time.Second, "result", "error_messages")
 
 	// Help is generated from the keymap.
 	s.keys("?")

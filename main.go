@@ -352,7 +352,7 @@ func runTUI(f tuiFlags, src *source, initialFilter string) error {
 	profile := f.profile
 	if src == nil {
 		last, _, _ := st.GetMeta(context.Background(), "last_sync")
-		p.Send(ui.SourceMsg{Profile: profile, State: offlineState("no source configured (set VEZA_URL and VEZA_TOKEN)", last)})
+		app.SetSource(ui.SourceMsg{Profile: profile, State: offlineState("no source configured (set VEZA_URL and VEZA_TOKEN)", last)})
 	} else {
 		eng, err := newEngine(st, src, log)
 		if err != nil {

@@ -117,6 +117,9 @@ func NewApp(th *Theme, keys *keymap.Map, root View, cmds []Command) *App {
 	return a
 }
 
+// SetSource sets the header's source segment before the program starts.
+func (a *App) SetSource(s SourceMsg) { a.src = s }
+
 func (a *App) Init() tea.Cmd { return a.top().Init() }
 
 type tickMsg struct{}

@@ -34,7 +34,7 @@ type JobDetail struct {
 
 // NewJobDetail opens the detail of jobID; the row is read from the cache.
 func NewJobDetail(c *Common, jobID string) *JobDetail {
-	return &JobDetail{c: c, id: c.nextID(), jobID: jobID, tree: jsontree.New(treeKeys(c.Keys), treeStyles(c.Theme))}
+	return &JobDetail{c: c, id: c.nextID(), jobID: jobID, tree: jsontree.New(treeKeys(c.Keys), treeStyles(c.Theme)).SetStatusLine(false)}
 }
 
 type jobLoadedMsg struct {
