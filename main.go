@@ -84,6 +84,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		var fe flagError
+		if errors.As(err, &fe) {
+			return 2
+		}
 		var ue usageError
 		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "opsdeck: %v\n", err)
@@ -96,6 +100,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 type usageError struct{ error }
+
+// flagError is a flag parse error the flag package already printed.
+type flagError struct{ error }
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return flagError{err}
+	}
+	return nil
+}
 
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
@@ -171,7 +188,7 @@ func cmdTUI(args []string, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, usage, "\nFlags:\n"); fs.PrintDefaults() }
 	var f tuiFlags
 	f.register(fs, "default")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -191,7 +208,7 @@ func cmdDemo(args []string, stderr io.Writer) error {
 	f.register(fs, "demo")
 	scale := fs.Int("scale", 30000, "number of integration jobs the emulator serves")
 	seed := fs.Int64("seed", 1, "emulator data seed")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if f.cache == "" {
@@ -223,7 +240,7 @@ func cmdEmulator(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Int64("seed", 1, "data seed: the same seed and scale always serve the same data")
 	token := fs.String("token", "", "bearer token clients must send (default: random)")
 	nowFlag := fs.String("now", emulator.DefaultNow.Format(time.RFC3339), "the newest data ends just before this time (RFC 3339)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	now, err := time.Parse(time.RFC3339, *nowFlag)
@@ -250,7 +267,7 @@ func cmdSync(args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var f tuiFlags
 	f.register(fs, "default")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	src := envSource()

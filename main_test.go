@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runMain(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCorruptCacheIsRefusedUntouched(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes.db")
+	junk := []byte("this is not a database, it is my notes\n")
+	if err := os.WriteFile(path, junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runMain(t, map[string]string{"VEZA_URL": ""}, "--cache", path)
+	if code != 1 || !strings.Contains(stderr, "not an opsdeck cache") {
+		t.Fatalf("code %d, stderr %q", code, stderr)
+	}
+	if b, _ := os.ReadFile(path); !bytes.Equal(b, junk) {
+		t.Fatal("the foreign file was modified")
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		args []string
+		code int
+		want string
+	}{
+		{nil, []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{map[string]string{"VEZA_URL": "https://x.example", "VEZA_TOKEN": ""}, []string{"--cache", "/nonexistent/x.db"}, 2, "VEZA_TOKEN is empty"},
+		{map[string]string{"VEZA_URL": ""}, []string{"sync", "--cache", "/nonexistent/x.db"}, 2, "sync needs VEZA_URL and VEZA_TOKEN"},
+		{nil, []string{"emulator", "--now", "yesterday"}, 2, "--now"},
+		{nil, []string{"--bogus-flag"}, 2, "flag provided but not defined"},
+	}
+	for _, c := range cases {
+		code, _, stderr := runMain(t, c.env, c.args...)
+		if c.args[0] == "--bogus-flag" {
+			stderr = strings.SplitN(stderr, "\n", 2)[0]
+		}
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: code %d stderr %q; want %d %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	code, out, _ := runMain(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "opsdeck ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+	code, out, _ = runMain(t, nil, "help")
+	if code != 0 || !strings.Contains(out, "opsdeck demo") {
+		t.Fatalf("help: %d %q", code, out)
+	}
+}
