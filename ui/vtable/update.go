@@ -72,7 +72,7 @@ func (m Model) SetSource(src Source) (Model, tea.Cmd) {
 }
 
 // Reload refetches after the source's data changed (a sync stored new rows):
-// the cursor stays on the same row ID if it still exists, else on the row
+// on the first row the cursor stays on the first row; otherwise it stays on the same row ID if it still exists, else on the row
 // that took its place, at the same screen line; the count is refreshed.
 func (m Model) Reload() (Model, tea.Cmd) {
 	if m.src == nil {
@@ -82,6 +82,12 @@ func (m Model) Reload() (Model, tea.Cmd) {
 		return m.SetSource(m.src)
 	}
 	op, keep := opAround, m.rows[m.cursor].ID
+	if m.Position() == 0 {
+		// On the first row the user is watching the head of the list:
+		// stay there as new rows arrive above (like tail -f), instead of
+		// drifting down with the old first row.
+		op, keep = opTop, ""
+	}
 	if m.jumping {
 		op, keep = m.jumpOp, "" // a g or G in flight: redo it on the new data
 	}

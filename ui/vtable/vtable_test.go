@@ -571,3 +571,28 @@ func TestReloadDuringJump(t *testing.T) {
 		t.Fatalf("G lost to a reload: row %d", got)
 	}
 }
+
+func TestReloadOnFirstRowFollowsHead(t *testing.T) {
+	src := newFake(0)
+	src.setVals(ids(100, func(i int) int { return 1000 + i }))
+	m := newTable(t, src, 80, 24)
+	if got := selectedID(t, m); got != 1000 {
+		t.Fatalf("setup: row %d", got)
+	}
+	// New rows arrive ahead of the first row (newest-first list, sync).
+	src.setVals(append(ids(5, func(i int) int { return 990 + i }), ids(100, func(i int) int { return 1000 + i })...))
+	m, cmd := m.Reload()
+	m = run(m, cmd)
+	if got := selectedID(t, m); got != 990 {
+		t.Fatalf("cursor on the first row must stay on the first row: got %d, want 990", got)
+	}
+	// Away from the head, the cursor keeps its row.
+	m = press(m, "j")
+	m = press(m, "j")
+	src.setVals(append(ids(5, func(i int) int { return 980 + i }), src.vals...))
+	m, cmd = m.Reload()
+	m = run(m, cmd)
+	if got := selectedID(t, m); got != 992 {
+		t.Fatalf("reload away from the head: row %d, want 992", got)
+	}
+}
