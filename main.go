@@ -239,6 +239,8 @@ func cmdEmulator(args []string, stdout, stderr io.Writer) error {
 	scale := fs.Int("scale", 100000, "number of integration jobs")
 	seed := fs.Int64("seed", 1, "data seed: the same seed and scale always serve the same data")
 	token := fs.String("token", "", "bearer token clients must send (default: random)")
+	faults := fs.String("faults", "", "inject faults, e.g. 429=0.05,500=0.02,503=0.02,reset=0.01,slow=0.01,truncated=0.01,emptypage=0.02,dup=0.01")
+	live := fs.Bool("live", false, "live mode: new jobs keep arriving and RUNNING jobs settle")
 	nowFlag := fs.String("now", emulator.DefaultNow.Format(time.RFC3339), "the newest data ends just before this time (RFC 3339)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -252,12 +254,16 @@ func cmdEmulator(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	em, err := emulator.Start(ctx, *addr, emulator.Options{Seed: *seed, Scale: *scale, Token: *token, Now: now})
+	fl, err := emulator.ParseFaults(*faults)
+	if err != nil {
+		return usageError{fmt.Errorf("--faults: %v", err)}
+	}
+	em, err := emulator.Start(ctx, *addr, emulator.Options{Seed: *seed, Scale: *scale, Token: *token, Now: now, Faults: fl, Live: *live})
 	if err != nil {
 		return err
 	}
 	defer em.Close()
-	fmt.Fprintf(stdout, "opsdeck emulator serving %d jobs (seed %d)\n  VEZA_URL=%s\n  VEZA_TOKEN=%s\n", *scale, *seed, em.URL, em.Token)
+	fmt.Fprintf(stdout, "opsdeck emulator serving %d jobs (seed %d)\n  VEZA_URL=%s\n  VEZA_TOKEN=%s\n  Socotra tenant locator: %s\n", *scale, *seed, em.URL, em.Token, em.SocotraTenant)
 	<-ctx.Done()
 	return nil
 }

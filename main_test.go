@@ -44,6 +44,7 @@ func TestUsageErrors(t *testing.T) {
 		{map[string]string{"VEZA_URL": "https://x.example", "VEZA_TOKEN": ""}, []string{"--cache", "/nonexistent/x.db"}, 2, "VEZA_TOKEN is empty"},
 		{map[string]string{"VEZA_URL": ""}, []string{"sync", "--cache", "/nonexistent/x.db"}, 2, "sync needs VEZA_URL and VEZA_TOKEN"},
 		{nil, []string{"emulator", "--now", "yesterday"}, 2, "--now"},
+		{nil, []string{"emulator", "--faults", "418=0.5"}, 2, "--faults"},
 		{nil, []string{"--bogus-flag"}, 2, "flag provided but not defined"},
 	}
 	for _, c := range cases {

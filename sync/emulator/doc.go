@@ -1,11 +1,14 @@
-// Package emulator is opsdeck's stand-in Veza tenant: a real HTTP server
-// (usually on loopback) that speaks the Lifecycle Management activity-log
-// API of API-CONTRACT.md §1.1-1.4 (workflow tasks, workflow actions,
-// integration jobs) over a deterministic, generated data set. The demo, the
-// tests and the benchmarks all talk to it exactly as they would to a tenant.
+// Package emulator is opsdeck's stand-in for its sources: a real HTTP
+// server (usually on loopback) that speaks, over deterministic generated
+// data, the Veza Lifecycle Management activity log (API-CONTRACT.md
+// §1.1-1.4: workflow tasks, workflow actions, integration jobs), Veza system
+// events (§1.6), Veza access-review Automations (§1.7) and the Socotra
+// events API (§2, under /event/{tenant}/events). The demo, the tests and the
+// benchmarks all talk to it exactly as they would to the real services.
 //
 //	run, err := emulator.Start(ctx, "127.0.0.1:0", emulator.Options{Seed: 1, Scale: 100_000})
 //	// run.URL, run.Token -> veza.New(run.URL, run.Token, ...)
+//	// run.URL, run.Token, run.SocotraTenant -> the Socotra client
 //	defer run.Close()
 //
 // # Data
@@ -47,5 +50,37 @@
 // of records, so a filter that matches little can return a short or empty
 // page with has_more=true, as the real API may.
 //
-// Every path of the emulated API is in the one routing table in server.go.
+// # System events, Automations, Socotra
+//
+// About Scale/10 system events cover the same 30 days, drawn from every
+// event type of seed 002 with its messages, severities and error objects;
+// seed 002's two example events are among them. The export's token is a
+// tail cursor, and start times older than the one-month retention are
+// refused as seed 002 shows. Automations are the one mutable store: seed
+// 003's two examples and a score of others, attached to six review
+// workflows (ReviewWorkflows), with seed 003's validation on every write.
+// About Scale/4 Socotra events come in stream order, grouped into API
+// requests, a few carrying timestamps earlier than the events before them;
+// failed scheduled jobs can be resumed or deleted.
+//
+// # Live mode
+//
+// With Options.Live the data set grows after Now: LiveRate jobs a second
+// (with their tasks and actions), a system event every 10/LiveRate s and a
+// Socotra event every 2/LiveRate s. New jobs start RUNNING and settle
+// seconds to minutes later; their task's t_updated_at follows. Time is
+// Server.Now: Options.Clock, moved on by Server.Advance, so tests need not
+// sleep. Records are still rebuilt from their index, now also as of a time.
+//
+// # Faults
+//
+// Options.Faults (ParseFaults, Server.SetFaults) makes GET requests fail
+// now and then, reproducibly: 429/500/503 envelopes, an HTML 502 from a
+// proxy, dropped connections, slow or truncated answers, empty pages with
+// has_more, pages that repeat the end of the previous page, envelopes with
+// wrong types, and the export's "ResourceExhaused". Server.FaultCounts
+// says what was injected.
+//
+// Every path of the emulated APIs is in the one routing table in server.go;
+// the wire types the clients do not have yet are in wire_*.go.
 package emulator

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/opsdeck/opsdeck/store/filter"
-	"github.com/opsdeck/opsdeck/sync/veza"
 )
 
 // Veza system events (seed 002, API-CONTRACT.md §1.6): about Scale/10
@@ -404,7 +403,7 @@ func serveEvents(s *Server, w http.ResponseWriter, r *http.Request, export bool)
 	}
 	// (A first page of newest-first has no last id: its follow-up starts at
 	// whatever is newest then.)
-	setHere(r, s.encodeEvToken(&q, q.lastID))
+	setHere(r, func() string { return s.encodeEvToken(&q, q.lastID) })
 
 	vals := make([]SystemEvent, 0, min(q.size, 1024))
 	var cur SystemEvent

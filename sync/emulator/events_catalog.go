@@ -243,7 +243,7 @@ func (l *eventLog) fill(r *rng, et *eventType, e *SystemEvent) {
 				{"INVALID_CREDENTIALS", "invalid_client: client secret has expired", "Rotate the client secret and update the integration configuration."},
 				{"PARSE_ERROR", "unexpected end of JSON input while reading page 37 of /api/v1/users", "Retry the extraction; contact support if it fails again."},
 			})
-			fail(cause.reason, cause.msg, cause.res, map[string]string{"phase": verb, "attempt": strconv.Itoa(r.between(1, 3))})
+			fail(cause.reason, cause.msg, cause.res, map[string]string{"phase": map[string]string{"extracted": "extraction", "parsed": "parsing"}[verb], "attempt": strconv.Itoa(r.between(1, 3))})
 			return
 		}
 		e.Message = fmt.Sprintf("%q Data Source %s (%s)", e.EntityName, verb, dur(r, 0, 1500))

@@ -53,7 +53,9 @@ type Faults struct {
 // drawn so far), so the same requests in the same order meet the same
 // faults. emptypage, dup and badjson only apply to paged lists; exhausted
 // only to the system-events export; a fault that does not apply to a
-// request is not injected.
+// request is not injected. "reset" needs a real connection (Start): a
+// ResponseWriter that cannot be hijacked gets panic(http.ErrAbortHandler),
+// which net/http turns into a dropped connection.
 func ParseFaults(spec string) (Faults, error) {
 	var f Faults
 	seen := map[string]bool{}
@@ -199,10 +201,11 @@ type reqInfo struct{ here string }
 
 type reqInfoKey struct{}
 
-// setHere records the token for the position a page starts at.
-func setHere(r *http.Request, tok string) {
+// setHere records the token for the position a page starts at, when the
+// fault layer asks for it.
+func setHere(r *http.Request, tok func() string) {
 	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
-		ri.here = tok
+		ri.here = tok()
 	}
 }
 

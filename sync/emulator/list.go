@@ -209,7 +209,7 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, k *list
 			}
 		}
 	}
-	setHere(r, s.encodeToken(k.ent, q, q.pos))
+	setHere(r, func() string { return s.encodeToken(k.ent, q, q.pos) })
 
 	page := veza.ListPage[T]{Values: make([]T, 0, q.size)}
 	cache := matCache{g: g, at: v.at}

@@ -125,14 +125,14 @@ func (g *gen) liveSkel(i int, at int64, t *taskSk) {
 		fate = stErrored
 	}
 	created := g.liveTaskMs(i)
-	started := created + int64(r.between(10, 25))
+	started := g.liveActMs(t.a0) // with its first action
 
 	// The whole story: final states and times.
 	type jobStory struct {
-		final                     uint8
-		created, started, done    int64
-		cause, events             int
-		changes                   bool
+		final                  uint8
+		created, started, done int64
+		cause, events          int
+		changes                bool
 	}
 	var js [maxJobsPerTask]jobStory
 	var actDone [maxActionsPerTask]int64

@@ -9,18 +9,18 @@ import "time"
 // SystemEvent is one Veza platform event. The field order follows the
 // example objects of seed 002. Error is null when the event is no failure.
 type SystemEvent struct {
-	ID         string       `json:"id"`
-	Timestamp  time.Time    `json:"timestamp"`
-	Category   string       `json:"category"`    // SYSTEM INTEGRATIONS RULE TAG NOTIFICATION
-	Severity   string       `json:"severity"`    // INFO WARNING ERROR
-	Name       string       `json:"name"`        // title, e.g. "Data Source extracted"
-	Message    string       `json:"message"`     // may hold anything a remote system said
-	Entity     string       `json:"entity"`      // DATASOURCE PROVIDER RULE TAG NOTIFICATION USER ...
-	EntityID   string       `json:"entity_id"`   // "" when none
-	Error      *EventError  `json:"error"`       // null unless the event reports a failure or warnings
-	EntityName string       `json:"entity_name"` // may hold anything a remote system said
-	EventType  string       `json:"event_type"`  // e.g. DATASOURCE_EXTRACTED (seed 002's examples say "OAA push")
-	ProviderID string       `json:"provider_id"` // "" when none
+	ID         string      `json:"id"`
+	Timestamp  time.Time   `json:"timestamp"`
+	Category   string      `json:"category"`    // SYSTEM INTEGRATIONS RULE TAG NOTIFICATION
+	Severity   string      `json:"severity"`    // INFO WARNING ERROR
+	Name       string      `json:"name"`        // title, e.g. "Data Source extracted"
+	Message    string      `json:"message"`     // may hold anything a remote system said
+	Entity     string      `json:"entity"`      // DATASOURCE PROVIDER RULE TAG NOTIFICATION USER ...
+	EntityID   string      `json:"entity_id"`   // "" when none
+	Error      *EventError `json:"error"`       // null unless the event reports a failure or warnings
+	EntityName string      `json:"entity_name"` // may hold anything a remote system said
+	EventType  string      `json:"event_type"`  // e.g. DATASOURCE_EXTRACTED (seed 002's examples say "OAA push")
+	ProviderID string      `json:"provider_id"` // "" when none
 }
 
 // EventError is the error object of a system event.
