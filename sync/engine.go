@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -29,8 +30,13 @@ type Options struct {
 	Overlap time.Duration
 	// ReopenWindow bounds how far back a new pass reaches to refresh rows
 	// that were still in a non-terminal state (RUNNING, PENDING, ...) when
-	// last seen. Default 7 days; negative disables the refresh.
+	// last seen: every row newer than the oldest such row is fetched again,
+	// so the window caps that cost. A row open for longer stops being
+	// refreshed by incremental syncs (GetJob/GetTask still read it fresh).
+	// Default 24 hours; negative disables the refresh.
 	ReopenWindow time.Duration
+	// NoHead skips the first sync's newest-jobs head (see syncHead).
+	NoHead bool
 }
 
 // Progress is reported after every committed page of a source, and once
@@ -43,11 +49,15 @@ type Progress struct {
 	Done   bool
 	Err    error
 	Stats  store.WriteStats // cumulative for this source in this run
+	// Head marks progress of the first sync's newest-jobs head (see
+	// syncHead); its counts are separate from the pass that follows.
+	Head bool
 }
 
 // Engine syncs one Veza tenant into one store. One sync runs at a time (a
 // second Run gets ErrRunning): the cursors assume a single pass per source.
 type Engine struct {
+	noHead   bool
 	st       *store.Store
 	c        *veza.Client
 	log      *slog.Logger
@@ -66,7 +76,7 @@ var ErrRunning = errors.New("sync: already running")
 const (
 	defaultPageSize = 100
 	defaultOverlap  = time.Minute
-	defaultReopen   = 7 * 24 * time.Hour
+	defaultReopen   = 24 * time.Hour
 	// pipeDepth is how many decoded pages may wait for the writer: enough to
 	// hide a slow request behind a write, small enough to bound memory.
 	pipeDepth = 3
@@ -74,7 +84,7 @@ const (
 
 // New returns an engine writing to st from c.
 func New(st *store.Store, c *veza.Client, opts Options) *Engine {
-	e := &Engine{st: st, c: c, log: opts.Logger, pageSize: opts.PageSize, details: !opts.NoDetails, now: time.Now}
+	e := &Engine{st: st, c: c, log: opts.Logger, pageSize: opts.PageSize, details: !opts.NoDetails, noHead: opts.NoHead, now: time.Now}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -104,8 +114,10 @@ func durationOpt(v, def time.Duration) time.Duration {
 // one writer and writing is the slower half (MEASURED-LIMITS: ~14-60k rows/s
 // written against ~70k rows/s decoded on one core), so three fetchers would
 // only queue on it, and jobs, the table the UI opens on, would finish later.
-// It stops at the first failing source; the next Run resumes each source
-// from its cursor.
+// A source that fails does not keep the others from syncing (a wrong
+// [assumed] tasks path must not hide the jobs); Run then returns the joined
+// errors and leaves last_sync alone. The next Run resumes each source from
+// its cursor.
 func (e *Engine) Run(ctx context.Context, progress func(Progress)) error {
 	if !e.running.CompareAndSwap(false, true) {
 		return ErrRunning
@@ -114,10 +126,24 @@ func (e *Engine) Run(ctx context.Context, progress func(Progress)) error {
 	if progress == nil {
 		progress = func(Progress) {}
 	}
+	if !e.noHead {
+		e.syncHead(ctx, progress)
+	}
+	var errs []error
 	for _, s := range e.sources() {
 		if err := s.run(ctx, progress); err != nil {
-			return err
+			if ctx.Err() != nil {
+				return err
+			}
+			errs = append(errs, err)
 		}
+	}
+	switch len(errs) {
+	case 0:
+	case 1:
+		return errs[0]
+	default:
+		return sourceErrors(errs)
 	}
 	if err := e.st.SetMeta(ctx, store.MetaLastSync, e.now().UTC().Format(time.RFC3339)); err != nil {
 		return fmt.Errorf("sync: record last_sync: %w", err)
@@ -198,3 +224,20 @@ func isStaleToken(err error) bool {
 	}
 	return false
 }
+
+// sourceErrors is errors.Join on one line: the message ends up in a status
+// bar, not a log file.
+type sourceErrors []error
+
+func (es sourceErrors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+func (es sourceErrors) Unwrap() []error { return es }

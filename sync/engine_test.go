@@ -31,7 +31,8 @@ func newEnv(t *testing.T, f *fakeVeza) *env {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	st := openStore(t)
-	c, err := veza.New(srv.URL, "fake-token", veza.Options{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+	c, err := veza.New(srv.URL, "fake-token", veza.Options{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
+		HTTPClient: &http.Client{Transport: f.run.transport()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +60,16 @@ func (e *env) engine(opts Options) *Engine {
 type recorder struct{ ps []Progress }
 
 func (r *recorder) fn(p Progress) { r.ps = append(r.ps, p) }
+
+// head is the last progress of the first sync's head pass of src.
+func (r *recorder) head(src string) Progress {
+	for i := len(r.ps) - 1; i >= 0; i-- {
+		if r.ps[i].Source == src && r.ps[i].Head {
+			return r.ps[i]
+		}
+	}
+	return Progress{}
+}
 
 func (r *recorder) final(src string) Progress {
 	for i := len(r.ps) - 1; i >= 0; i-- {
@@ -112,7 +123,7 @@ func (e *env) cursor(t *testing.T, src string) cursor {
 
 func TestRunMirrorsServerAndIsIdempotent(t *testing.T) {
 	e := newEnv(t, newFake(1000))
-	eng := e.engine(Options{})
+	eng := e.engine(Options{NoHead: true})
 	var rec recorder
 	if err := eng.Run(bg, rec.fn); err != nil {
 		t.Fatal(err)
@@ -171,7 +182,7 @@ func TestRunMirrorsServerAndIsIdempotent(t *testing.T) {
 func TestIncrementalRunFetchesOnlyNewRows(t *testing.T) {
 	e := newEnv(t, newFake(1000))
 	// No refresh of open rows, no overlap: the pure watermark.
-	eng := e.engine(Options{ReopenWindow: -1, Overlap: -1})
+	eng := e.engine(Options{NoHead: true, ReopenWindow: -1, Overlap: -1})
 	if err := eng.Run(bg, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +209,7 @@ func TestIncrementalRunFetchesOnlyNewRows(t *testing.T) {
 
 func TestOpenRowsAreRefreshed(t *testing.T) {
 	e := newEnv(t, newFake(1000))
-	eng := e.engine(Options{})
+	eng := e.engine(Options{NoHead: true})
 	if err := eng.Run(bg, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +242,7 @@ func TestRowsVisibleAfterFirstPage(t *testing.T) {
 		}
 	}
 	var seen int
-	err := e.engine(Options{}).Run(bg, func(p Progress) {
+	err := e.engine(Options{NoHead: true}).Run(bg, func(p Progress) {
 		if p.Source == "jobs" && p.Pages == 1 && !p.Done {
 			n, err := e.st.Count(bg, "jobs", nil)
 			if err != nil {
@@ -260,7 +271,7 @@ func TestFetchRunsAheadOfWrites(t *testing.T) {
 			close(asked3)
 		}
 	}
-	err := e.engine(Options{}).Run(bg, func(p Progress) {
+	err := e.engine(Options{NoHead: true}).Run(bg, func(p Progress) {
 		if p.Source == "jobs" && p.Pages == 1 && !p.Done {
 			select {
 			case <-asked3:
@@ -277,7 +288,7 @@ func TestFetchRunsAheadOfWrites(t *testing.T) {
 
 func TestCancelMidRunThenResume(t *testing.T) {
 	e := newEnv(t, newFake(1000))
-	eng := e.engine(Options{})
+	eng := e.engine(Options{NoHead: true})
 	ctx, cancel := context.WithCancel(bg)
 	const K = 7
 	err := eng.Run(ctx, func(p Progress) {
@@ -321,7 +332,7 @@ func TestCancelMidRunThenResume(t *testing.T) {
 func TestExpiredTokenRestartsFromWatermark(t *testing.T) {
 	e := newEnv(t, newFake(1000))
 	// Without the open-row refresh, which would reach back to job-00006.
-	eng := e.engine(Options{ReopenWindow: -1, Overlap: -1})
+	eng := e.engine(Options{NoHead: true, ReopenWindow: -1, Overlap: -1})
 	ctx, cancel := context.WithCancel(bg)
 	_ = eng.Run(ctx, func(p Progress) {
 		if p.Source == "jobs" && p.Pages == 10 {
@@ -354,7 +365,7 @@ func TestExpiredTokenRestartsFromWatermark(t *testing.T) {
 func TestGarbagePageKeepsCommittedPages(t *testing.T) {
 	e := newEnv(t, newFake(1000))
 	e.f.garbage["jobs"] = 4
-	eng := e.engine(Options{})
+	eng := e.engine(Options{NoHead: true})
 	err := eng.Run(bg, nil)
 	if err == nil || !strings.Contains(err.Error(), "decode list_jobs") {
 		t.Fatalf("err %v, want a decode list_jobs error", err)
@@ -365,8 +376,12 @@ func TestGarbagePageKeepsCommittedPages(t *testing.T) {
 	if n, _ := e.st.Count(bg, "jobs", nil); n != 150 {
 		t.Fatalf("%d jobs stored, want the 150 of the three good pages", n)
 	}
-	if n, _ := e.st.Count(bg, "actions", nil); n != 0 {
-		t.Fatalf("actions synced after jobs failed: %d", n)
+	// The other sources still synced.
+	if n, _ := e.st.Count(bg, "actions", nil); n != 333 {
+		t.Fatalf("%d actions synced after jobs failed, want all 333", n)
+	}
+	if _, ok, _ := e.st.GetMeta(bg, store.MetaLastSync); ok {
+		t.Error("last_sync recorded for a failed run")
 	}
 	c := e.cursor(t, "jobs")
 	e.f.garbage = map[string]int{}
@@ -380,16 +395,21 @@ func TestGarbagePageKeepsCommittedPages(t *testing.T) {
 	}
 }
 
-func TestAuthErrorStopsRun(t *testing.T) {
+func TestAuthErrorFailsEverySource(t *testing.T) {
 	e := newEnv(t, newFake(10))
 	bad, _ := veza.New(e.srv.URL, "wrong-token", veza.Options{})
 	var rec recorder
-	err := New(e.st, bad, Options{}).Run(bg, rec.fn)
+	err := New(e.st, bad, Options{NoHead: true}).Run(bg, rec.fn)
 	if !veza.IsStatus(err, 401) {
 		t.Fatalf("err %v", err)
 	}
-	if p := rec.final("jobs"); !p.Done || p.Err == nil {
-		t.Fatalf("final progress %+v", p)
+	for _, src := range []string{"jobs", "actions", "tasks"} {
+		if p := rec.final(src); !p.Done || p.Err == nil {
+			t.Fatalf("%s final progress %+v", src, p)
+		}
+	}
+	if strings.Contains(err.Error(), "\n") || strings.Count(err.Error(), "HTTP 401") != 3 {
+		t.Errorf("want the three failures on one line: %q", err)
 	}
 	if strings.Contains(err.Error(), "wrong-token") {
 		t.Fatal("token in error")
@@ -398,7 +418,7 @@ func TestAuthErrorStopsRun(t *testing.T) {
 
 func TestStoredRowsMatchWire(t *testing.T) {
 	e := newEnv(t, newFake(20))
-	if err := e.engine(Options{}).Run(bg, nil); err != nil {
+	if err := e.engine(Options{NoHead: true}).Run(bg, nil); err != nil {
 		t.Fatal(err)
 	}
 	e.f.mu.Lock()
@@ -440,7 +460,7 @@ func TestStoredRowsMatchWire(t *testing.T) {
 
 func TestNoDetails(t *testing.T) {
 	e := newEnv(t, newFake(20))
-	if err := e.engine(Options{NoDetails: true}).Run(bg, nil); err != nil {
+	if err := e.engine(Options{NoHead: true, NoDetails: true}).Run(bg, nil); err != nil {
 		t.Fatal(err)
 	}
 	if q := e.f.requests("jobs")[0].URL.Query(); q.Has("details") {
@@ -496,7 +516,7 @@ func TestUnreadableCursorMeansFullPass(t *testing.T) {
 	if _, err := e.st.WriteJobs(bg, nil, &store.Cursor{Source: "veza/jobs", Value: "not json"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.engine(Options{}).Run(bg, nil); err != nil {
+	if err := e.engine(Options{NoHead: true}).Run(bg, nil); err != nil {
 		t.Fatal(err)
 	}
 	e.checkMirror(t)
@@ -507,7 +527,7 @@ func TestUnreadableCursorMeansFullPass(t *testing.T) {
 
 func TestSecondRunWhileRunning(t *testing.T) {
 	e := newEnv(t, newFake(200))
-	eng := e.engine(Options{})
+	eng := e.engine(Options{NoHead: true})
 	var inner error
 	err := eng.Run(bg, func(p Progress) {
 		if p.Pages == 1 && p.Source == "jobs" && !p.Done {

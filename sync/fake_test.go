@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	gosync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsdeck/opsdeck/sync/veza"
@@ -28,7 +29,29 @@ type fakeVeza struct {
 	garbage map[string]int // route -> 1-based request number to answer with garbage
 	hook    func(route string, n int, r *http.Request)
 	counts  map[string]int
+	run     runTag
 }
+
+// runTag stamps each request with the test's current run number, so a
+// request a cancelled run sent (and the server only handles later) is not
+// counted against the next run.
+type runTag struct{ n atomic.Int32 }
+
+const runHeader = "X-Test-Run"
+
+func (t *runTag) current() string { return strconv.Itoa(int(t.n.Load())) }
+
+func (t *runTag) transport() http.RoundTripper {
+	return roundTripper(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.Header.Set(runHeader, t.current())
+		return http.DefaultTransport.RoundTrip(r)
+	})
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 type fakeRow struct {
 	id   string
@@ -142,6 +165,7 @@ func (f *fakeVeza) requests(route string) []*http.Request {
 
 func (f *fakeVeza) resetRequests() {
 	f.mu.Lock()
+	f.run.n.Add(1)
 	f.reqs = nil
 	f.counts = map[string]int{}
 	f.mu.Unlock()
@@ -166,8 +190,10 @@ func (f *fakeVeza) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	f.reqs = append(f.reqs, r.Clone(r.Context()))
-	f.counts[route]++
+	if r.Header.Get(runHeader) == f.run.current() {
+		f.reqs = append(f.reqs, r.Clone(r.Context()))
+		f.counts[route]++
+	}
 	n := f.counts[route]
 	hook := f.hook
 	garbage := f.garbage[route] == n

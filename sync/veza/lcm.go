@@ -54,7 +54,14 @@ func (r *Record[T]) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, &r.Value)
 }
 
-func (r Record[T]) MarshalJSON() ([]byte, error) { return r.Raw, nil }
+// MarshalJSON writes the original bytes (or the value, for a Record built
+// in code).
+func (r Record[T]) MarshalJSON() ([]byte, error) {
+	if len(r.Raw) == 0 {
+		return json.Marshal(r.Value)
+	}
+	return r.Raw, nil
+}
 
 // listWire detects a 2xx body that is JSON but not a list envelope: a
 // gRPC-gateway may omit false/empty fields, so "{}" is a valid last page,

@@ -86,3 +86,14 @@ func BenchmarkDecodePage(b *testing.B) {
 		b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "rec/s")
 	})
 }
+
+func TestRecordMarshal(t *testing.T) {
+	b, err := json.Marshal([]Record[Job]{{Raw: json.RawMessage(`{"job_id":"raw", "x":1}`)}, {Value: Job{JobID: "built"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back []Job
+	if err := json.Unmarshal(b, &back); err != nil || back[0].JobID != "raw" || back[1].JobID != "built" {
+		t.Fatalf("%s %v", b, err)
+	}
+}
