@@ -166,11 +166,30 @@ func TestE2EOfflineCacheSaysOffline(t *testing.T) {
 	s.keys("/")
 	s.keys("-l", `state eq "ERRORED"`)
 	s.keys("Enter")
-	screen := s.waitFor(10*time.Second, `/state eq "ERRORED"`, "ERRORED")
-	for _, l := range strings.Split(screen, "\n") {
-		if strings.HasPrefix(strings.TrimLeft(l, " >▶"), "COMPLETED") {
-			t.Fatalf("filter not applied, a COMPLETED row is listed:\n%s", screen)
+	// Applied: every listed row is ERRORED (polling, since the prompt
+	// shows the text before the filter is applied).
+	onlyErrored := func(screen string) bool {
+		rows := 0
+		for _, l := range strings.Split(screen, "\n") {
+			f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), "❯"))
+			if len(f) == 0 {
+				continue
+			}
+			switch f[0] {
+			case "ERRORED":
+				rows++
+			case "COMPLETED", "RUNNING", "PENDING", "SCHEDULED", "BLOCKED", "INITIAL", "SKIPPED", "ABANDONED":
+				return false
+			}
 		}
+		return rows > 0
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !onlyErrored(s.capture()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("filter not applied:\n%s", s.capture())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	s.keys("q")
 
