@@ -59,16 +59,11 @@ func schemaVersion(ctx context.Context, h handler) (int, error) {
 
 // migrate applies migrations up to and including version target, each in its
 // own transaction together with its user_version bump, so a crash leaves the
-// schema at a whole version.
+// schema at a whole version. db must begin IMMEDIATE transactions (the
+// writer's _txlock): two processes opening a new cache at once then take
+// turns, and the second finds the work done.
 func migrate(ctx context.Context, db *sql.DB, target int) error {
-	cur, err := schemaVersion(ctx, db)
-	if err != nil {
-		return err
-	}
-	if cur > len(migrations) {
-		return fmt.Errorf("cache schema v%d is newer than this opsdeck understands (v%d)", cur, len(migrations))
-	}
-	for _, m := range migrations[cur:target] {
+	for _, m := range migrations[:target] {
 		if err := applyMigration(ctx, db, m); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
@@ -82,6 +77,19 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
 		return err
 	}
 	defer tx.Rollback()
+	cur, err := schemaVersion(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if cur > len(migrations) {
+		return fmt.Errorf("cache schema v%d is newer than this opsdeck understands (v%d)", cur, len(migrations))
+	}
+	if cur >= m.version {
+		return nil
+	}
+	if cur != m.version-1 {
+		return fmt.Errorf("cache schema is v%d, cannot apply v%d", cur, m.version)
+	}
 	stmts := []string{
 		m.sql,
 		`CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -269,3 +269,44 @@ func TestRefuseNewerSchema(t *testing.T) {
 		t.Error("the file was modified")
 	}
 }
+
+// TestConcurrentFirstOpen: two processes (here two Stores) creating the same
+// cache at once take turns migrating; both end up with a working cache.
+func TestConcurrentFirstOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cache.db")
+	errs := make(chan error, 4)
+	stores := make(chan *Store, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			s, err := Open(path)
+			errs <- err
+			stores <- s
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+		if s := <-stores; s != nil {
+			defer s.Close()
+		}
+	}
+}
+
+func TestCloseLeavesOneFile(t *testing.T) {
+	s := openTest(t)
+	if _, err := s.WriteJobs(ctx, newGen(1).jobs(50, 1, true), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(s.Path() + suffix); err == nil {
+			t.Errorf("%s left behind", suffix)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}

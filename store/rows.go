@@ -1,5 +1,7 @@
 package store
 
+import "unsafe"
+
 // Row types mirror the API objects of API-CONTRACT.md §1.2-1.4 field for
 // field, with times as unix milliseconds (0 = unset) and the arrays stored as
 // JSON text. The column lists below are the single place that maps a field to
@@ -98,9 +100,9 @@ type JobRow struct {
 	SyncedAt int64
 }
 
-// Column lists, in the order of the ptrs/args methods below. Every list
-// starts with rowid and ends with the payload columns that only detail reads
-// fetch; listCols(n) drops those.
+// Column lists, in the order of the ptrs methods below. Every list starts
+// with rowid and ends with the payload columns that only detail reads fetch.
+// The args methods give the values of cols[1:], in the same order.
 
 var taskCols = []string{
 	"rowid", "id", "policy_id", "policy_version_number", "workflow", "entity_type", "entity_id",
@@ -127,7 +129,7 @@ func (r *TaskRow) ptrs(messages *string) []any {
 	}
 }
 
-// args are the values for taskCols[1:] (no rowid), with synced_at given.
+// args are the values for taskCols[1:].
 func (r *TaskRow) args(syncedAt int64, messages, errorMessage string) []any {
 	return []any{
 		r.ID, r.PolicyID, r.PolicyVersionNumber, r.Workflow, r.EntityType, r.EntityID,
@@ -355,18 +357,24 @@ func b2i(b bool) int64 {
 }
 
 // textOrDefault binds b as TEXT (never BLOB: SQLite's JSON functions read a
-// BLOB as JSONB) and def when b is empty.
+// BLOB as JSONB) and def when b is empty. The string shares b's memory: the
+// driver copies it into SQLite before the write returns, and nothing writes
+// to b meanwhile (payloads are kilobytes; copying them twice showed up in
+// profiles).
 func textOrDefault(b []byte, def string) string {
 	if len(b) == 0 {
 		return def
 	}
-	return string(b)
+	return unsafe.String(&b[0], len(b))
 }
 
-// nullableText binds b as TEXT, or NULL when b is nil.
+// nullableText binds b as TEXT (see textOrDefault), or NULL when b is nil.
 func nullableText(b []byte) any {
 	if b == nil {
 		return nil
 	}
-	return string(b)
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

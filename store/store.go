@@ -16,14 +16,31 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
+	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, CGO_ENABLED=0)
+	"modernc.org/sqlite" // the "sqlite" driver: pure Go, CGO_ENABLED=0 works
 )
+
+// Primary SQLite result codes (the low byte of an extended code).
+const (
+	sqliteBusy     = 5
+	sqliteReadOnly = 8
+	sqliteCantOpen = 14
+)
+
+// sqliteCode is err's primary SQLite result code, or 0.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() & 0xff
+	}
+	return 0
+}
 
 var (
 	// ErrNotCache: the file exists but is not an opsdeck cache (not SQLite,
@@ -48,7 +65,12 @@ type Store struct {
 	path     string
 	w        *sql.DB // the single writer connection; nil when read-only
 	r        *sql.DB // read pool
+	ws, rs   *stmtCache
 	readOnly bool
+	ckpt     *checkpointer // nil when read-only
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // handler is what a query needs: *sql.DB, *sql.Tx and *sql.Conn all satisfy
@@ -74,17 +96,32 @@ func Open(path string) (*Store, error) {
 	if err := checkExisting(path); err != nil {
 		return nil, err
 	}
+	// A cache we may read but not write: say so in a way callers can test
+	// (errors.Is(err, os.ErrPermission)) and fall back to OpenReadOnly.
+	if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 
 	// Pragmas in the DSN apply to every connection the pool ever opens.
 	// synchronous=NORMAL in WAL mode syncs at checkpoints only: a power cut
 	// can lose the last transactions, never corrupt the file, and the cache
-	// can always be re-synced. cache_size is per connection (negative = KiB).
+	// can always be re-synced. cache_size is per connection (negative = KiB)
+	// and is memory the process keeps: 32 MiB holds every hot index page of a
+	// 100k-job cache for the writer, 8 MiB per reader holds what page queries
+	// touch (MEASURED-LIMITS sets 50 MB RSS for a 1M-row cache).
+	// Checkpoints run in the background (checkpointer); the writer's own
+	// autocheckpoint is only the backstop that lets the WAL restart once it
+	// reaches 16384 pages (128 MiB). journal_size_limit then trims the file.
 	w, err := sql.Open("sqlite", dsn(path, "",
 		"busy_timeout("+fmt.Sprint(busyTimeoutMS)+")",
 		"foreign_keys(1)",
 		"synchronous(NORMAL)",
-		"cache_size(-65536)",
+		"cache_size(-32768)",
 		"temp_store(MEMORY)",
+		"wal_autocheckpoint(16384)",
+		"journal_size_limit(67108864)",
 	)+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
@@ -96,15 +133,17 @@ func Open(path string) (*Store, error) {
 
 	ctx := context.Background()
 	// page_size only takes effect on a new, empty file, so it must precede
-	// journal_mode (which writes the header). 8 KiB pages hold three ~2 KB
-	// job rows where 4 KiB pages hold one, with ~40% slack.
-	ps := "8192"
-	if v := os.Getenv("XPS"); v != "" {
-		ps = v // TEMP experiment
-	}
-	for _, p := range []string{"PRAGMA page_size = " + ps, "PRAGMA journal_mode = WAL"} {
-		if _, err := w.ExecContext(ctx, p); err != nil {
+	// journal_mode (which writes the header). Measured on 100k and 1M job
+	// ingests: 4 KiB pages waste ~10% around 2.2 KB rows and double the
+	// syscalls; 16-32 KiB pages win at 100k rows but fall behind at 1M, where
+	// every random job_id insert rewrites a whole page.
+	for _, p := range []string{"PRAGMA page_size = 8192", "PRAGMA journal_mode = WAL"} {
+		if err := retryBusy(func() error { _, err := w.ExecContext(ctx, p); return err }); err != nil {
 			w.Close()
+			if code := sqliteCode(err); code == sqliteReadOnly || code == sqliteCantOpen {
+				// Typically a directory we may not write: no room for the WAL.
+				return nil, fmt.Errorf("open %s: %w (%w)", path, os.ErrPermission, err)
+			}
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 	}
@@ -116,7 +155,7 @@ func Open(path string) (*Store, error) {
 	r, err := sql.Open("sqlite", dsn(path, "",
 		"busy_timeout("+fmt.Sprint(busyTimeoutMS)+")",
 		"query_only(1)",
-		"cache_size(-16384)",
+		"cache_size(-8192)",
 	))
 	if err != nil {
 		w.Close()
@@ -124,13 +163,29 @@ func Open(path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	return &Store{path: path, w: w, r: r}, nil
+	ckpt, err := startCheckpointer(path)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	s := &Store{path: path, w: w, r: r, ws: newStmtCache(w), rs: newStmtCache(r), ckpt: ckpt}
+	// The writer's statements are prepared now: the writer has a single
+	// connection, so preparing one inside a transaction would wait for
+	// itself.
+	for _, spec := range []writeSpec{jobsWrite, tasksWrite, actionsWrite} {
+		for _, q := range []string{spec.upsert, spec.lookup} {
+			if _, err := s.ws.get(ctx, q); err != nil {
+				s.Close()
+				return nil, fmt.Errorf("open %s: prepare: %w", path, err)
+			}
+		}
+	}
+	return s, nil
 }
 
 // OpenReadOnly opens an existing cache for offline inspection without
-// writing to it (mode=ro): every write method returns ErrReadOnly. When the
-// directory is not writable and SQLite cannot create its WAL index, the file
-// is opened as immutable instead.
+// writing to it: every write method returns ErrReadOnly.
 func OpenReadOnly(path string) (*Store, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -138,43 +193,70 @@ func OpenReadOnly(path string) (*Store, error) {
 	if err := checkExisting(path); err != nil {
 		return nil, err
 	}
+	r, err := openRO(path, 4)
+	if err != nil {
+		return nil, fmt.Errorf("open %s read-only: %w", path, err)
+	}
+	v, err := schemaVersion(context.Background(), r)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("open %s read-only: %w", path, err)
+	}
+	if v != len(migrations) {
+		r.Close()
+		return nil, fmt.Errorf("open %s read-only: cache schema is v%d, this opsdeck needs v%d (open it read-write once to upgrade)", path, v, len(migrations))
+	}
+	return &Store{path: path, r: r, rs: newStmtCache(r), readOnly: true}, nil
+}
+
+// openRO opens path with mode=ro. A WAL database whose -shm file is gone
+// (a clean close deletes it) cannot be opened that way in a directory we
+// may not write to; then the file is opened as immutable, which is exact as
+// long as nobody writes it meanwhile, and nobody can in such a directory.
+func openRO(path string, conns int) (*sql.DB, error) {
 	var lastErr error
-	for _, extra := range []string{"mode=ro", "mode=ro&immutable=1"} {
-		r, err := sql.Open("sqlite", dsn(path, extra,
+	for _, mode := range []string{"mode=ro", "mode=ro&immutable=1"} {
+		db, err := sql.Open("sqlite", dsn(path, mode,
 			"busy_timeout("+fmt.Sprint(busyTimeoutMS)+")",
 			"query_only(1)",
-			"cache_size(-16384)",
+			"cache_size(-8192)",
 		))
 		if err != nil {
 			return nil, err
 		}
-		r.SetMaxOpenConns(4)
-		v, err := schemaVersion(context.Background(), r)
-		if err != nil {
-			r.Close()
-			lastErr = err
-			continue
+		db.SetMaxOpenConns(conns)
+		// sql.Open connects lazily; this is where SQLite opens the file.
+		var id int
+		if lastErr = db.QueryRow("PRAGMA application_id").Scan(&id); lastErr == nil {
+			return db, nil
 		}
-		if v != len(migrations) {
-			r.Close()
-			return nil, fmt.Errorf("open %s read-only: cache schema is v%d, this opsdeck needs v%d (open it read-write once to upgrade)", path, v, len(migrations))
-		}
-		return &Store{path: path, r: r, readOnly: true}, nil
+		db.Close()
 	}
-	return nil, fmt.Errorf("open %s read-only: %w", path, lastErr)
+	return nil, lastErr
 }
 
 // Close closes the cache. The last connection to close checkpoints the WAL,
-// leaving a single self-contained file.
+// leaving a single self-contained file. Closing twice is harmless.
 func (s *Store) Close() error {
-	var errs []error
-	if s.r != nil {
-		errs = append(errs, s.r.Close())
-	}
-	if s.w != nil {
-		errs = append(errs, s.w.Close())
-	}
-	return errors.Join(errs...)
+	s.closeOnce.Do(func() {
+		var errs []error
+		for _, c := range []*stmtCache{s.rs, s.ws} {
+			if c != nil {
+				c.close()
+			}
+		}
+		if s.ckpt != nil {
+			errs = append(errs, s.ckpt.close())
+		}
+		if s.r != nil {
+			errs = append(errs, s.r.Close())
+		}
+		if s.w != nil {
+			errs = append(errs, s.w.Close()) // last: it checkpoints and removes the WAL
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
 }
 
 // Path is the cache file's path.
@@ -199,7 +281,8 @@ var sqliteMagic = []byte("SQLite format 3\x00")
 
 // checkExisting refuses, without writing to it, a file that is not an opsdeck
 // cache: not SQLite at all, unreadable as SQLite, or an SQLite database that
-// has tables but not our application_id. A missing or empty file is fine.
+// has tables but not our application_id; and a cache whose schema is newer
+// than this build's. A missing or empty file is fine.
 func checkExisting(path string) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -209,10 +292,13 @@ func checkExisting(path string) error {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	hdr := make([]byte, 100)
-	n, _ := f.Read(hdr)
+	n, err := io.ReadFull(f, hdr)
 	f.Close()
-	if n == 0 {
+	switch {
+	case n == 0 && err == io.EOF:
 		return nil // SQLite treats an empty file as an empty database
+	case err != nil && err != io.ErrUnexpectedEOF:
+		return fmt.Errorf("open %s: %w", path, err) // a directory, say
 	}
 	notCache := func(why string, args ...any) error {
 		return fmt.Errorf("%s is not an opsdeck cache: %s: %w", path, fmt.Sprintf(why, args...), ErrNotCache)
@@ -222,7 +308,7 @@ func checkExisting(path string) error {
 	}
 
 	// Ask SQLite itself (read-only), so a header still in the WAL counts.
-	db, err := sql.Open("sqlite", dsn(path, "mode=ro", "busy_timeout("+fmt.Sprint(busyTimeoutMS)+")", "query_only(1)"))
+	db, err := openRO(path, 1)
 	if err != nil {
 		return notCache("%v", err)
 	}
@@ -254,9 +340,38 @@ func checkExisting(path string) error {
 	return nil
 }
 
-// isBusy reports SQLite's "database is locked" family of errors.
-func isBusy(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "SQLITE_BUSY")
+func nowMS() int64 { return time.Now().UnixMilli() }
+
+// retryBusy retries f while it fails with SQLITE_BUSY, up to the busy
+// timeout. Switching a new file to WAL needs an exclusive lock and SQLite
+// does not wait for it through busy_timeout, so two opsdeck processes
+// creating the same cache at once would otherwise fail.
+func retryBusy(f func() error) error {
+	deadline := time.Now().Add(busyTimeoutMS * time.Millisecond)
+	for {
+		err := f()
+		if sqliteCode(err) != sqliteBusy || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
-func nowMS() int64 { return time.Now().UnixMilli() }
+// queryRow runs a read through the statement cache.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.rs.get(ctx, query)
+	if err != nil {
+		// A Row carrying the error: the caller's Scan reports it.
+		return s.r.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// query runs a read through the statement cache.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.rs.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}

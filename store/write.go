@@ -41,8 +41,7 @@ func upsertSQL(table string, cols []string, key string, set map[string]string) s
 	for _, k := range strings.Split(key, ",") {
 		isKey[strings.TrimSpace(k)] = true
 	}
-	var where []string
-	first := true
+	var sets, where []string
 	for _, c := range cols {
 		if isKey[c] {
 			continue
@@ -51,15 +50,12 @@ func upsertSQL(table string, cols []string, key string, set map[string]string) s
 		if !ok {
 			expr = "excluded." + c
 		}
-		if !first {
-			b.WriteString(", ")
-		}
-		first = false
-		fmt.Fprintf(&b, "%s = %s", c, expr)
+		sets = append(sets, fmt.Sprintf("%s = %s", c, expr))
 		if c != "synced_at" {
 			where = append(where, fmt.Sprintf("%s IS NOT %s", c, expr))
 		}
 	}
+	b.WriteString(strings.Join(sets, ", "))
 	b.WriteString("\nWHERE ")
 	b.WriteString(strings.Join(where, " OR "))
 	return b.String()
@@ -77,43 +73,44 @@ var (
 	actionUpsertSQL = upsertSQL("actions", actionCols[1:], "policy_task, action_name", nil)
 )
 
+// writeSpec is what a write needs to know about its table.
+type writeSpec struct {
+	table  string
+	upsert string
+	// lookup gets the keys of a batch as a JSON array (?1) and returns, in
+	// one JSON text, [key..., state] for each of them already stored: one
+	// statement and one value instead of a query or a row per key.
+	lookup string
+}
+
+var (
+	jobsWrite = writeSpec{"jobs", jobUpsertSQL,
+		"SELECT json_group_array(json_array(job_id, state)) FROM jobs WHERE job_id IN (SELECT value FROM json_each(?1))"}
+	tasksWrite = writeSpec{"tasks", taskUpsertSQL,
+		"SELECT json_group_array(json_array(id, state)) FROM tasks WHERE id IN (SELECT value FROM json_each(?1))"}
+	actionsWrite = writeSpec{"actions", actionUpsertSQL,
+		`SELECT json_group_array(json_array(policy_task, action_name, state)) FROM actions
+		 WHERE (policy_task, action_name) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1))`}
+)
+
 const cursorUpsertSQL = `INSERT INTO sync_cursors (source, value, updated_at) VALUES (?, ?, ?)
 ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
 
-// op is one row ready to write: its key (to look up the stored state) and
-// the upsert's arguments.
+// op is one row ready to write: its key as the lookup takes it (a string,
+// or a [2]string for actions), its state, and the upsert's arguments.
 type op struct {
-	key   string // as the lookup query returns it
+	key   any
 	state string
 	args  []any
 }
 
-type writeSpec struct {
-	table  string
-	upsert string
-	// lookup returns (key, state) of the stored rows whose keys are in the
-	// JSON array ?1; keys are what op.key holds.
-	lookup string
-	// keyJSON is the JSON value lookup expects for one op.key.
-	keyJSON func(key string) any
+// opKey is the map key of a lookup key.
+func opKey(k any) string {
+	if pair, ok := k.([2]string); ok {
+		return pair[0] + "\x00" + pair[1]
+	}
+	return k.(string)
 }
-
-func plainKey(k string) any { return k }
-
-// actionKey joins the two parts of an action's key; NUL cannot occur in
-// either (SQLite text stops at it).
-func actionKey(policyTask, actionName string) string { return policyTask + "\x00" + actionName }
-
-var (
-	jobsWrite = writeSpec{"jobs", jobUpsertSQL,
-		"SELECT job_id, state FROM jobs WHERE job_id IN (SELECT value FROM json_each(?1))", plainKey}
-	tasksWrite = writeSpec{"tasks", taskUpsertSQL,
-		"SELECT id, state FROM tasks WHERE id IN (SELECT value FROM json_each(?1))", plainKey}
-	actionsWrite = writeSpec{"actions", actionUpsertSQL,
-		`SELECT policy_task || char(0) || action_name, state FROM actions
-		 WHERE (policy_task, action_name) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1))`,
-		func(k string) any { pt, an, _ := strings.Cut(k, "\x00"); return [2]string{pt, an} }}
-)
 
 // WriteJobs upserts rows and then sets cur (when non-nil), all in one
 // transaction: either every row and the cursor are stored, or none. The
@@ -174,7 +171,7 @@ func (s *Store) WriteActions(ctx context.Context, rows []ActionRow, cur *Cursor)
 		if r.PolicyTask == "" || r.ActionName == "" {
 			return op{}, fmt.Errorf("action %d: empty policy_task or action_name", i)
 		}
-		return op{key: actionKey(r.PolicyTask, r.ActionName), state: r.State, args: r.args(now)}, nil
+		return op{key: [2]string{r.PolicyTask, r.ActionName}, state: r.State, args: r.args(now)}, nil
 	}, cur)
 }
 
@@ -185,7 +182,7 @@ func (s *Store) write(ctx context.Context, spec writeSpec, n int, prep func(i in
 	var st WriteStats
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if st, err = upsertAll(ctx, tx, spec, n, prep); err != nil {
+		if st, err = s.upsertAll(ctx, tx, spec, n, prep); err != nil {
 			return err
 		}
 		if cur != nil {
@@ -201,11 +198,13 @@ func (s *Store) write(ctx context.Context, spec writeSpec, n int, prep func(i in
 	return st, nil
 }
 
-// upsertAll writes n rows and moves their state counts. The stored state of
-// every row is read first in one query (which also warms the index pages the
-// upserts need): it tells an insert from an update, and which counter to
-// decrement.
-func upsertAll(ctx context.Context, tx *sql.Tx, spec writeSpec, n int, prep func(i int, now int64) (op, error)) (WriteStats, error) {
+// upsertAll writes n rows and moves their state counters. The stored state
+// of every row is read first, in one query: it tells an insert from an
+// update (with RowsAffected telling an update from no change) and which
+// counter to decrement. Measured against the alternatives: triggers force a
+// statement journal on every upsert (+11% CPU), a lookup per row or an
+// upsert with RETURNING cost more than this one batched read.
+func (s *Store) upsertAll(ctx context.Context, tx *sql.Tx, spec writeSpec, n int, prep func(i int, now int64) (op, error)) (WriteStats, error) {
 	var st WriteStats
 	if n == 0 {
 		return st, nil
@@ -218,15 +217,14 @@ func upsertAll(ctx context.Context, tx *sql.Tx, spec writeSpec, n int, prep func
 		if err != nil {
 			return st, err
 		}
-		ops[i] = o
-		keys[i] = spec.keyJSON(o.key)
+		ops[i], keys[i] = o, o.key
 	}
-	stored, err := storedStates(ctx, tx, spec, keys)
+	stored, err := s.storedStates(ctx, tx, spec, keys)
 	if err != nil {
 		return st, err
 	}
 
-	upsert, err := tx.PrepareContext(ctx, spec.upsert)
+	upsert, err := s.txStmt(ctx, tx, spec.upsert)
 	if err != nil {
 		return st, err
 	}
@@ -248,7 +246,8 @@ func upsertAll(ctx context.Context, tx *sql.Tx, spec writeSpec, n int, prep func
 		if err != nil {
 			return st, err
 		}
-		old, exists := stored[o.key]
+		k := opKey(o.key)
+		old, exists := stored[k]
 		switch {
 		case !exists:
 			st.Inserted++
@@ -262,7 +261,7 @@ func upsertAll(ctx context.Context, tx *sql.Tx, spec writeSpec, n int, prep func
 				delta[o.state]++
 			}
 		}
-		stored[o.key] = o.state // the same key may come again in this batch
+		stored[k] = o.state // the same key may come again in this batch
 	}
 	for state, d := range delta {
 		if d == 0 {
@@ -276,26 +275,46 @@ func upsertAll(ctx context.Context, tx *sql.Tx, spec writeSpec, n int, prep func
 	return st, nil
 }
 
-// storedStates maps the key of every stored row among keys to its state.
-func storedStates(ctx context.Context, tx *sql.Tx, spec writeSpec, keys []any) (map[string]string, error) {
+// txStmt is the writer's statement for query (prepared by Open), bound to
+// tx: the upsert is parsed once per Store, not once per page.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, ok := s.ws.lookup(query)
+	if !ok {
+		return tx.PrepareContext(ctx, query)
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
+// storedStates maps the key (opKey) of every stored row among keys to its
+// state.
+func (s *Store) storedStates(ctx context.Context, tx *sql.Tx, spec writeSpec, keys []any) (map[string]string, error) {
 	arr, err := json.Marshal(keys)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, spec.lookup, string(arr))
+	lookup, err := s.txStmt(ctx, tx, spec.lookup)
 	if err != nil {
+		return nil, err
+	}
+	defer lookup.Close()
+	var found string
+	if err := lookup.QueryRowContext(ctx, string(arr)).Scan(&found); err != nil {
 		return nil, fmt.Errorf("look up stored %s: %w", spec.table, err)
 	}
-	defer rows.Close()
-	m := make(map[string]string, len(keys))
-	for rows.Next() {
-		var k, state string
-		if err := rows.Scan(&k, &state); err != nil {
-			return nil, err
-		}
-		m[k] = state
+	var tuples [][]string
+	if err := json.Unmarshal([]byte(found), &tuples); err != nil {
+		return nil, fmt.Errorf("look up stored %s: %w", spec.table, err)
 	}
-	return m, rows.Err()
+	m := make(map[string]string, len(keys))
+	for _, t := range tuples {
+		switch len(t) {
+		case 2:
+			m[t[0]] = t[1]
+		case 3:
+			m[opKey([2]string{t[0], t[1]})] = t[2]
+		}
+	}
+	return m, nil
 }
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE via the DSN's
@@ -309,12 +328,16 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.ckpt.poke()
+	return nil
 }
 
 // GetCursor returns the stored value for source.
 func (s *Store) GetCursor(ctx context.Context, source string) (value string, ok bool, err error) {
-	err = s.r.QueryRowContext(ctx, "SELECT value FROM sync_cursors WHERE source = ?", source).Scan(&value)
+	err = s.queryRow(ctx, "SELECT value FROM sync_cursors WHERE source = ?", source).Scan(&value)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -348,7 +371,7 @@ func (s *Store) SetMeta(ctx context.Context, key, value string) error {
 
 // GetMeta returns the value stored for key.
 func (s *Store) GetMeta(ctx context.Context, key string) (value string, ok bool, err error) {
-	err = s.r.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", key).Scan(&value)
+	err = s.queryRow(ctx, "SELECT value FROM meta WHERE key = ?", key).Scan(&value)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
