@@ -14,6 +14,8 @@
 package jsontree
 
 import (
+	"github.com/opsdeck/opsdeck/ui/celltext"
+
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -89,8 +91,8 @@ func (m Model) SetStyles(s Styles) Model {
 	m.styles = s
 	m.styles.Cursor = sanitize.Line(s.Cursor)
 	m.paint = newPainters(s)
-	m.ellW = textWidth(ellipsis)
-	m.markW = textWidth(m.styles.Cursor)
+	m.ellW = celltext.Width(celltext.Ellipsis)
+	m.markW = celltext.Width(m.styles.Cursor)
 	return m
 }
 
@@ -136,7 +138,7 @@ func (m Model) SetDocs(docs ...Doc) Model {
 // SetSize sets the size of the whole widget, status line included.
 func (m Model) SetSize(w, h int) Model {
 	m.w, m.h = max(w, 0), max(h, 0)
-	m.input.Width = max(m.w-textWidth(m.input.Prompt)-1, 1)
+	m.input.Width = max(m.w-celltext.Width(m.input.Prompt)-1, 1)
 	m.scrollToCursor()
 	return m
 }

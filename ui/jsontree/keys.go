@@ -1,6 +1,8 @@
 package jsontree
 
 import (
+	"github.com/opsdeck/opsdeck/ui/celltext"
+
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 )
@@ -115,14 +117,14 @@ func DefaultStyles() Styles {
 }
 
 type painters struct {
-	key, index, str, num, boolean, null, punct, selected, match, err, status painter
+	key, index, str, num, boolean, null, punct, selected, match, err, status celltext.Painter
 }
 
 func newPainters(s Styles) painters {
 	return painters{
-		key: newPainter(s.Key), index: newPainter(s.Index), str: newPainter(s.String),
-		num: newPainter(s.Number), boolean: newPainter(s.Bool), null: newPainter(s.Null),
-		punct: newPainter(s.Punct), selected: newPainter(s.Selected), match: newPainter(s.Match),
-		err: newPainter(s.Error), status: newPainter(s.Status),
+		key: celltext.NewPainter(s.Key), index: celltext.NewPainter(s.Index), str: celltext.NewPainter(s.String),
+		num: celltext.NewPainter(s.Number), boolean: celltext.NewPainter(s.Bool), null: celltext.NewPainter(s.Null),
+		punct: celltext.NewPainter(s.Punct), selected: celltext.NewPainter(s.Selected), match: celltext.NewPainter(s.Match),
+		err: celltext.NewPainter(s.Error), status: celltext.NewPainter(s.Status),
 	}
 }

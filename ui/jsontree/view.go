@@ -1,6 +1,8 @@
 package jsontree
 
 import (
+	"github.com/opsdeck/opsdeck/ui/celltext"
+
 	"bytes"
 	"strconv"
 	"strings"
@@ -61,7 +63,7 @@ type renderer struct {
 }
 
 // lineWriter writes segments of one line within the width, ending with an
-// ellipsis when something did not fit.
+// celltext.Ellipsis when something did not fit.
 type lineWriter struct {
 	b     *strings.Builder
 	left  int // cells left
@@ -75,31 +77,31 @@ func (r *renderer) lw(plain bool) *lineWriter {
 }
 
 // put writes sanitized text s in style p.
-func (lw *lineWriter) put(p painter, s string) {
+func (lw *lineWriter) put(p celltext.Painter, s string) {
 	if lw.full || s == "" {
 		return
 	}
-	ascii := isASCII(s)
+	ascii := celltext.IsASCII(s)
 	w := len(s)
 	if !ascii {
-		w = textWidth(s)
+		w = celltext.Width(s)
 	}
 	if w > lw.left {
 		if lw.left >= lw.ellW {
-			s, w = cutWidth(s, ascii, lw.left-lw.ellW)
-			s += ellipsis
+			s, w = celltext.Cut(s, ascii, lw.left-lw.ellW)
+			s += celltext.Ellipsis
 			w += lw.ellW
 		} else {
-			s, w = cutWidth(s, ascii, lw.left)
+			s, w = celltext.Cut(s, ascii, lw.left)
 		}
 		lw.full = true
 	}
 	if lw.plain {
 		lw.b.WriteString(s)
 	} else {
-		lw.b.WriteString(p.pre)
+		lw.b.WriteString(p.Pre)
 		lw.b.WriteString(s)
-		lw.b.WriteString(p.suf)
+		lw.b.WriteString(p.Suf)
 	}
 	lw.left -= w
 }
@@ -110,7 +112,7 @@ func (lw *lineWriter) pad(n int) {
 	if lw.full || n <= 0 {
 		return
 	}
-	writeSpaces(lw.b, n)
+	celltext.WriteSpaces(lw.b, n)
 	lw.left -= n
 }
 
@@ -124,7 +126,7 @@ func (r *renderer) node(i int32, selected bool) {
 	data := m.t.docs[nd.doc].data
 	p := &m.paint
 	if selected {
-		r.b.WriteString(p.selected.pre)
+		r.b.WriteString(p.selected.Pre)
 	}
 	lw := r.lw(selected)
 	if m.markW > 0 && m.markW < m.w {
@@ -217,7 +219,7 @@ func (r *renderer) node(i int32, selected bool) {
 		r.buf = append(r.buf[:0], '"')
 		r.buf, cut = unquote(r.buf, raw[1:len(raw)-1], r.limit())
 		if cut {
-			r.buf = append(r.buf, ellipsis...)
+			r.buf = append(r.buf, celltext.Ellipsis...)
 		} else {
 			r.buf = append(r.buf, '"')
 		}
@@ -232,12 +234,12 @@ func (r *renderer) node(i int32, selected bool) {
 	}
 
 	if selected {
-		writeSpaces(r.b, lw.left)
-		r.b.WriteString(p.selected.suf)
+		celltext.WriteSpaces(r.b, lw.left)
+		r.b.WriteString(p.selected.Suf)
 	}
 }
 
-func (r *renderer) valuePainter(nd *node) painter {
+func (r *renderer) valuePainter(nd *node) celltext.Painter {
 	p := &r.m.paint
 	switch nd.kind {
 	case kindString, kindInvalid:

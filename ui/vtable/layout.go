@@ -1,6 +1,8 @@
 package vtable
 
 import (
+	"github.com/opsdeck/opsdeck/ui/celltext"
+
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -189,29 +191,29 @@ func (m *Model) renderHeader() string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString(m.paint.header.pre)
-	writeSpaces(&b, m.lay.gutter)
+	b.WriteString(m.paint.header.Pre)
+	celltext.WriteSpaces(&b, m.lay.gutter)
 	for i, cl := range m.lay.cols {
 		if i > 0 {
-			writeSpaces(&b, sepWidth)
+			celltext.WriteSpaces(&b, sepWidth)
 		}
 		label, mark := headerText(m.cols[cl.idx], m.sortKey, m.sortDesc)
 		label = sanitizeCell(label)
 		// The sort mark survives truncation: it is the point of the header.
-		mw := textWidth(mark)
+		mw := celltext.Width(mark)
 		if mw >= cl.width {
 			mark, mw = "", 0
 		}
-		writeCell(&b, cell{text: label + mark, width: textWidth(label) + mw, ascii: isASCII(label + mark)},
+		writeCell(&b, cell{text: label + mark, width: celltext.Width(label) + mw, ascii: celltext.IsASCII(label + mark)},
 			cl.width, cl.align, mark, mw, m.ellW)
 	}
-	writeSpaces(&b, m.w-m.lay.used)
-	b.WriteString(m.paint.header.suf)
+	celltext.WriteSpaces(&b, m.w-m.lay.used)
+	b.WriteString(m.paint.header.Suf)
 	return b.String()
 }
 
-// writeCell writes c into exactly width cells: truncated with an ellipsis
-// (keeping keep, a suffix of c.text of keepW cells, after the ellipsis) or
+// writeCell writes c into exactly width cells: truncated with an celltext.Ellipsis
+// (keeping keep, a suffix of c.text of keepW cells, after the celltext.Ellipsis) or
 // padded according to align.
 func writeCell(b *strings.Builder, c cell, width int, align lipgloss.Position, keep string, keepW, ellW int) {
 	if width <= 0 {
@@ -226,22 +228,22 @@ func writeCell(b *strings.Builder, c cell, width int, align lipgloss.Position, k
 		case align > lipgloss.Left:
 			left = pad / 2
 		}
-		writeSpaces(b, left)
+		celltext.WriteSpaces(b, left)
 		b.WriteString(c.text)
-		writeSpaces(b, pad-left)
+		celltext.WriteSpaces(b, pad-left)
 		return
 	}
 	body := c.text[:len(c.text)-len(keep)]
 	room := width - keepW - ellW
-	if room < 0 { // too narrow for the ellipsis: hard cut
-		s, w := cutWidth(body, c.ascii, width)
+	if room < 0 { // too narrow for the celltext.Ellipsis: hard cut
+		s, w := celltext.Cut(body, c.ascii, width)
 		b.WriteString(s)
-		writeSpaces(b, width-w)
+		celltext.WriteSpaces(b, width-w)
 		return
 	}
-	s, w := cutWidth(body, c.ascii, room)
+	s, w := celltext.Cut(body, c.ascii, room)
 	b.WriteString(s)
-	b.WriteString(ellipsis)
+	b.WriteString(celltext.Ellipsis)
 	b.WriteString(keep)
-	writeSpaces(b, width-w-ellW-keepW)
+	celltext.WriteSpaces(b, width-w-ellW-keepW)
 }

@@ -1,6 +1,8 @@
 package vtable
 
 import (
+	"github.com/opsdeck/opsdeck/ui/celltext"
+
 	"strings"
 )
 
@@ -93,18 +95,18 @@ func (m Model) writeRow(b *strings.Builder, r *row, selected bool) {
 	if selected {
 		p = m.paint.selected
 	}
-	b.WriteString(p.pre)
+	b.WriteString(p.Pre)
 	if m.lay.gutter > 0 {
 		if selected {
 			b.WriteString(m.styles.Cursor)
 		} else {
-			writeSpaces(b, m.markW)
+			celltext.WriteSpaces(b, m.markW)
 		}
-		writeSpaces(b, m.lay.gutter-m.markW)
+		celltext.WriteSpaces(b, m.lay.gutter-m.markW)
 	}
 	for j, cl := range m.lay.cols {
 		if j > 0 {
-			writeSpaces(b, sepWidth)
+			celltext.WriteSpaces(b, sepWidth)
 		}
 		var c cell
 		if cl.idx < len(r.cells) {
@@ -112,38 +114,38 @@ func (m Model) writeRow(b *strings.Builder, r *row, selected bool) {
 		}
 		writeCell(b, c, cl.width, cl.align, "", 0, m.ellW)
 	}
-	writeSpaces(b, m.w-m.lay.used)
-	b.WriteString(p.suf)
+	celltext.WriteSpaces(b, m.w-m.lay.used)
+	b.WriteString(p.Suf)
 }
 
 // writeText writes sanitized text cut to the width, optionally centered.
-func (m Model) writeText(b *strings.Builder, p painter, s string, center bool) {
+func (m Model) writeText(b *strings.Builder, p celltext.Painter, s string, center bool) {
 	if m.w <= 0 {
 		return
 	}
-	ascii := isASCII(s)
-	w := textWidth(s)
+	ascii := celltext.IsASCII(s)
+	w := celltext.Width(s)
 	if w > m.w {
-		s, w = cutWidth(s, ascii, m.w)
+		s, w = celltext.Cut(s, ascii, m.w)
 	}
 	if center {
-		writeSpaces(b, (m.w-w)/2)
+		celltext.WriteSpaces(b, (m.w-w)/2)
 	}
-	b.WriteString(p.pre)
+	b.WriteString(p.Pre)
 	b.WriteString(s)
-	b.WriteString(p.suf)
+	b.WriteString(p.Suf)
 }
 
 // writeError wraps the error text over the body lines.
 func (m Model) writeError(v *viewWriter, body int) {
 	s := "error: " + sanitizeCell(m.err.Error())
-	ascii := isASCII(s)
+	ascii := celltext.IsASCII(s)
 	for range body {
 		v.line()
 		if s == "" || m.w <= 0 {
 			continue
 		}
-		part, _ := cutWidth(s, ascii, m.w)
+		part, _ := celltext.Cut(s, ascii, m.w)
 		if part == "" { // a cluster wider than the terminal
 			s = ""
 			continue

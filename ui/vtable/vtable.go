@@ -16,6 +16,8 @@
 package vtable
 
 import (
+	"github.com/opsdeck/opsdeck/ui/celltext"
+
 	"context"
 	"strconv"
 
@@ -72,7 +74,7 @@ func prepare(rows []Row) []row {
 		out[i].cells = make([]cell, len(r.Cells))
 		for j, s := range r.Cells {
 			t := sanitizeCell(s)
-			ascii := isASCII(t)
+			ascii := celltext.IsASCII(t)
 			w := len(t)
 			if !ascii {
 				w = ansi.StringWidth(t)
@@ -83,10 +85,10 @@ func prepare(rows []Row) []row {
 	return out
 }
 
-// painters are the styles rendered to escape-code pairs (see painter).
+// painters are the styles rendered to escape-code pairs (see celltext.Painter).
 type painters struct {
-	header, cell, selected, dim, err painter
-	tags                             map[string]painter
+	header, cell, selected, dim, err celltext.Painter
+	tags                             map[string]celltext.Painter
 }
 
 // Model is the table. It is a value: Update and the setters return the new
@@ -97,7 +99,7 @@ type Model struct {
 	keys   KeyMap
 	styles Styles
 	paint  painters
-	ellW   int // width of the ellipsis; ambiguous-width locales make it 2
+	ellW   int // width of the celltext.Ellipsis; ambiguous-width locales make it 2
 	markW  int // width of Styles.Cursor
 
 	w, h       int
@@ -159,19 +161,19 @@ func (m Model) SetStyles(s Styles) Model {
 func (m *Model) setStyles(s Styles) {
 	m.styles = s
 	m.paint = painters{
-		header:   newPainter(s.Header),
-		cell:     newPainter(s.Cell),
-		selected: newPainter(s.Selected),
-		dim:      newPainter(s.Dim),
-		err:      newPainter(s.Error),
-		tags:     make(map[string]painter, len(s.RowTag)),
+		header:   celltext.NewPainter(s.Header),
+		cell:     celltext.NewPainter(s.Cell),
+		selected: celltext.NewPainter(s.Selected),
+		dim:      celltext.NewPainter(s.Dim),
+		err:      celltext.NewPainter(s.Error),
+		tags:     make(map[string]celltext.Painter, len(s.RowTag)),
 	}
 	for k, v := range s.RowTag {
-		m.paint.tags[k] = newPainter(v)
+		m.paint.tags[k] = celltext.NewPainter(v)
 	}
-	m.ellW = textWidth(ellipsis)
+	m.ellW = celltext.Width(celltext.Ellipsis)
 	m.styles.Cursor = sanitizeCell(s.Cursor)
-	m.markW = textWidth(m.styles.Cursor)
+	m.markW = celltext.Width(m.styles.Cursor)
 }
 
 // SetColumns replaces the columns; Row.Cells are matched by index.

@@ -1,6 +1,8 @@
 package vtable
 
 import (
+	"github.com/opsdeck/opsdeck/ui/celltext"
+
 	"context"
 	"os"
 	"slices"
@@ -530,7 +532,7 @@ func TestCellTruncation(t *testing.T) {
 	} {
 		var b strings.Builder
 		s := sanitizeCell(tc.in)
-		writeCell(&b, cell{text: s, width: textWidth(s), ascii: isASCII(s)}, tc.width, lipgloss.Left, "", 0, 1)
+		writeCell(&b, cell{text: s, width: celltext.Width(s), ascii: celltext.IsASCII(s)}, tc.width, lipgloss.Left, "", 0, 1)
 		if b.String() != tc.want || ansi.StringWidth(b.String()) != tc.width {
 			t.Errorf("writeCell(%q, %d) = %q (%d cells), want %q", tc.in, tc.width, b.String(), ansi.StringWidth(b.String()), tc.want)
 		}

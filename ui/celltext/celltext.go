@@ -1,4 +1,7 @@
-package vtable
+// Package celltext is the terminal-cell arithmetic the ui widgets share:
+// display width as lipgloss measures it, cutting to a width, and styles
+// pre-rendered into escape-code pairs so hot render paths skip lipgloss.
+package celltext
 
 import (
 	"strings"
@@ -10,15 +13,15 @@ import (
 // Widths are measured the way lipgloss and ansi.StringWidth measure them
 // (grapheme clusters), not rune by rune with go-runewidth: the two disagree on
 // emoji with variation selectors ("☺️", "1️⃣"), and the shell around this
-// table lays out with lipgloss, so agreeing with it is what keeps every line
+// widgets lay out with lipgloss, so agreeing with it is what keeps every line
 // inside the terminal.
 
-const ellipsis = "…"
+const Ellipsis = "…"
 
 // spaces is written in slices so padding never allocates.
 const spaces = "                                                                "
 
-func writeSpaces(b *strings.Builder, n int) {
+func WriteSpaces(b *strings.Builder, n int) {
 	for n > len(spaces) {
 		b.WriteString(spaces)
 		n -= len(spaces)
@@ -28,9 +31,9 @@ func writeSpaces(b *strings.Builder, n int) {
 	}
 }
 
-// isASCII reports printable ASCII, whose width is its length; sanitized text
+// IsASCII reports printable ASCII, whose width is its length; sanitized text
 // has no controls, so any byte < 0x80 is printable.
-func isASCII(s string) bool {
+func IsASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false
@@ -39,17 +42,17 @@ func isASCII(s string) bool {
 	return true
 }
 
-// textWidth is the display width of sanitized text.
-func textWidth(s string) int {
-	if isASCII(s) {
+// Width is the display width of sanitized text.
+func Width(s string) int {
+	if IsASCII(s) {
 		return len(s)
 	}
 	return ansi.StringWidth(s)
 }
 
-// cutWidth returns the longest prefix of s (whole grapheme clusters) at most
+// Cut returns the longest prefix of s (whole grapheme clusters) at most
 // max cells wide, and its width.
-func cutWidth(s string, ascii bool, max int) (string, int) {
+func Cut(s string, ascii bool, max int) (string, int) {
 	if max <= 0 {
 		return "", 0
 	}
@@ -71,19 +74,19 @@ func cutWidth(s string, ascii bool, max int) (string, int) {
 	return s[:i], w
 }
 
-// painter is a style reduced to the escape codes around its text, rendered
+// Painter is a style reduced to the escape codes around its text, rendered
 // once per style: calling lipgloss.Style.Render per line costs microseconds
-// and allocations that a 60 fps table cannot spend.
-type painter struct{ pre, suf string }
+// and allocations that a 60 fps view cannot spend.
+type Painter struct{ Pre, Suf string }
 
-func newPainter(s lipgloss.Style) painter {
+func NewPainter(s lipgloss.Style) Painter {
 	// A private-use rune cannot collide with the SGR bytes around it.
 	const mark = "\ue000"
 	out := s.Inline(true).UnsetWidth().UnsetHeight().UnsetMaxWidth().UnsetMaxHeight().
 		UnsetTransform().UnsetString().Render(mark)
 	i := strings.Index(out, mark)
 	if i < 0 {
-		return painter{}
+		return Painter{}
 	}
-	return painter{pre: out[:i], suf: out[i+len(mark):]}
+	return Painter{Pre: out[:i], Suf: out[i+len(mark):]}
 }
