@@ -387,26 +387,15 @@ func filterCompleter(schema *filter.Schema) func(string) []string {
 		}
 		if len(words) >= 3 {
 			if f, ok := schema.Field(strings.TrimLeft(words[len(words)-3], "(")); ok && f.Kind == filter.KindEnum {
-				return enumQuoted(f.Name)
+				out := make([]string, len(f.Values))
+				for i, v := range f.Values {
+					out[i] = `"` + v + `"`
+				}
+				return out
 			}
 		}
 		return []string{"and", "or"}
 	}
-}
-
-func enumQuoted(field string) []string {
-	var vals []string
-	switch field {
-	case "state":
-		vals = stateOrder
-	case "event_source":
-		vals = []string{"POLICY", "ACCESS_PLAN"}
-	}
-	out := make([]string, len(vals))
-	for i, v := range vals {
-		out[i] = `"` + v + `"`
-	}
-	return out
 }
 
 func tableKeys(k *keymap.Map) vtable.KeyMap {

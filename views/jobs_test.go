@@ -222,3 +222,14 @@ func TestTinyTerminal(t *testing.T) {
 	h2 := newHarness(t, st, jobsRoot(""), 12, 3)
 	checkFrame(t, h2.view(), 12, 3)
 }
+
+func TestFilterCompletionOffersEnumValues(t *testing.T) {
+	st := testStore(t, 10)
+	h := newHarness(t, st, jobsRoot(""), 120, 30)
+	h.key("/")
+	h.typeText(`state eq "ERRO`)
+	h.key("tab")
+	if !strings.Contains(h.view(), `/state eq "ERRORED" `) {
+		t.Fatalf("tab did not complete the state value:\n%s", h.view())
+	}
+}
