@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/opsdeck/opsdeck/internal/jsonscan"
+
 	"bytes"
 	"context"
 	"database/sql"
@@ -386,16 +388,16 @@ func firstErrorMessage(result []byte) string {
 	if i < 0 {
 		return ""
 	}
-	i = skipSpace(result, i+len(`"error_messages"`))
+	i = jsonscan.SkipSpace(result, i+len(`"error_messages"`))
 	if i >= len(result) || result[i] != ':' {
 		return ""
 	}
-	i = skipSpace(result, i+1)
+	i = jsonscan.SkipSpace(result, i+1)
 	if i >= len(result) || result[i] != '[' {
 		return "" // null or not an array
 	}
-	i = skipSpace(result, i+1)
-	end, ok := skipValue(result, i)
+	i = jsonscan.SkipSpace(result, i+1)
+	end, ok := jsonscan.SkipValue(result, i)
 	if !ok || result[i] != '"' {
 		return ""
 	}
@@ -413,7 +415,7 @@ func firstErrorMessage(result []byte) string {
 // caller already decoded: a member whose bytes start with them is skipped
 // with one comparison instead of a scan, which is most of the work.
 func splitJobRaw(raw, knownReq, knownRes []byte) (rest, request, result []byte) {
-	i := skipSpace(raw, 0)
+	i := jsonscan.SkipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return raw, nil, nil
 	}
@@ -421,7 +423,7 @@ func splitJobRaw(raw, knownReq, knownRes []byte) (rest, request, result []byte) 
 	out = append(out, '{')
 	i++
 	for {
-		i = skipSpace(raw, i)
+		i = jsonscan.SkipSpace(raw, i)
 		if i >= len(raw) {
 			return raw, nil, nil
 		}
@@ -429,16 +431,16 @@ func splitJobRaw(raw, knownReq, knownRes []byte) (rest, request, result []byte) 
 			break
 		}
 		memberStart := i
-		keyEnd, ok := skipValue(raw, i)
+		keyEnd, ok := jsonscan.SkipValue(raw, i)
 		if !ok || raw[i] != '"' {
 			return raw, nil, nil
 		}
 		key := raw[i+1 : keyEnd-1]
-		i = skipSpace(raw, keyEnd)
+		i = jsonscan.SkipSpace(raw, keyEnd)
 		if i >= len(raw) || raw[i] != ':' {
 			return raw, nil, nil
 		}
-		valStart := skipSpace(raw, i+1)
+		valStart := jsonscan.SkipSpace(raw, i+1)
 		var valEnd int
 		isReq, isRes := string(key) == "request", string(key) == "result"
 		switch {
@@ -447,7 +449,7 @@ func splitJobRaw(raw, knownReq, knownRes []byte) (rest, request, result []byte) 
 		case isRes && len(knownRes) > 0 && bytes.HasPrefix(raw[valStart:], knownRes):
 			valEnd = valStart + len(knownRes)
 		default:
-			if valEnd, ok = skipValue(raw, valStart); !ok {
+			if valEnd, ok = jsonscan.SkipValue(raw, valStart); !ok {
 				return raw, nil, nil
 			}
 		}
@@ -467,7 +469,7 @@ func splitJobRaw(raw, knownReq, knownRes []byte) (rest, request, result []byte) 
 			}
 			out = append(out, raw[memberStart:valEnd]...)
 		}
-		i = skipSpace(raw, valEnd)
+		i = jsonscan.SkipSpace(raw, valEnd)
 		if i < len(raw) && raw[i] == ',' {
 			i++
 			continue
@@ -479,64 +481,4 @@ func splitJobRaw(raw, knownReq, knownRes []byte) (rest, request, result []byte) 
 	}
 	out = append(out, '}')
 	return out, request, result
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipValue returns the index just past the JSON value starting at i. It
-// trusts the value to be valid JSON apart from balancing brackets and
-// strings, which is all splitting needs. Payloads are kilobytes and every
-// job written with details passes through here, hence the plain byte loops.
-func skipValue(b []byte, i int) (int, bool) {
-	if i >= len(b) {
-		return i, false
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, ok := skipString(b, j)
-				if !ok {
-					return end, false
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, true
-				}
-			}
-		}
-		return len(b), false
-	default: // number, true, false, null
-		j := i
-		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\t' && b[j] != '\r' {
-			j++
-		}
-		return j, j > i
-	}
-}
-
-// skipString returns the index just past the string starting at b[i] == '"'.
-func skipString(b []byte, i int) (int, bool) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, true
-		}
-	}
-	return len(b), false
 }

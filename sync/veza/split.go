@@ -1,6 +1,8 @@
 package veza
 
 import (
+	"github.com/opsdeck/opsdeck/internal/jsonscan"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,14 +16,14 @@ import (
 // this cheap one. ok is false when the shape is not the plain one (then the
 // caller takes the slow path, which handles anything encoding/json does).
 func splitValues(body []byte) (vals [][]byte, ok bool) {
-	i := ws(body, 0)
+	i := jsonscan.SkipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
 		return nil, false
 	}
 	i++
 	found := 0
 	for {
-		i = ws(body, i)
+		i = jsonscan.SkipSpace(body, i)
 		if i >= len(body) {
 			return nil, false
 		}
@@ -29,19 +31,19 @@ func splitValues(body []byte) (vals [][]byte, ok bool) {
 			break
 		}
 		if body[i] == ',' {
-			i = ws(body, i+1)
+			i = jsonscan.SkipSpace(body, i+1)
 		}
-		kEnd, ok := skip(body, i)
+		kEnd, ok := jsonscan.SkipValue(body, i)
 		if !ok || body[i] != '"' {
 			return nil, false
 		}
 		key := body[i+1 : kEnd-1]
-		i = ws(body, kEnd)
+		i = jsonscan.SkipSpace(body, kEnd)
 		if i >= len(body) || body[i] != ':' {
 			return nil, false
 		}
-		i = ws(body, i+1)
-		vEnd, ok := skip(body, i)
+		i = jsonscan.SkipSpace(body, i+1)
+		vEnd, ok := jsonscan.SkipValue(body, i)
 		if !ok {
 			return nil, false
 		}
@@ -73,7 +75,7 @@ func splitArray(b []byte) ([][]byte, bool) {
 	var out [][]byte
 	i := 1
 	for {
-		i = ws(b, i)
+		i = jsonscan.SkipSpace(b, i)
 		if i >= len(b) {
 			return nil, false
 		}
@@ -81,73 +83,14 @@ func splitArray(b []byte) ([][]byte, bool) {
 		case ']':
 			return out, true
 		case ',':
-			i = ws(b, i+1)
+			i = jsonscan.SkipSpace(b, i+1)
 		}
-		end, ok := skip(b, i)
+		end, ok := jsonscan.SkipValue(b, i)
 		if !ok {
 			return nil, false
 		}
 		out = append(out, b[i:end:end])
 		i = end
-	}
-}
-
-func ws(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skip returns the index just past the (valid) JSON value at b[i].
-func skip(b []byte, i int) (int, bool) {
-	if i >= len(b) {
-		return i, false
-	}
-	switch b[i] {
-	case '"':
-		// IndexByte is vectorised; strings are most of a page's bytes.
-		for j := i + 1; ; {
-			k := bytes.IndexByte(b[j:], '"')
-			if k < 0 {
-				return len(b), false
-			}
-			j += k
-			bs := 0
-			for m := j - 1; m > i && b[m] == '\\'; m-- {
-				bs++
-			}
-			if bs%2 == 0 {
-				return j + 1, true
-			}
-			j++
-		}
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, ok := skip(b, j)
-				if !ok {
-					return end, false
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, true
-				}
-			}
-		}
-		return len(b), false
-	default: // number, true, false, null
-		j := i
-		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
-			j++
-		}
-		return j, j > i
 	}
 }
 
