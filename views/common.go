@@ -108,5 +108,3 @@ func thousands(n int) string {
 	}
 	return b.String()
 }
-
-func cmdOf(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }

@@ -74,7 +74,7 @@ func (v *Jobs) query() store.Query {
 	return store.Query{Where: v.where, Sort: jobColumns[v.sortCol].SortKey, Desc: v.desc}
 }
 
-func (v *Jobs) source() vtable.Source { return &jobSource{st: v.c.Store, q: v.query()} }
+func (v *Jobs) source() vtable.Source { return &jobSource{c: v.c, q: v.query()} }
 
 func (v *Jobs) Init() tea.Cmd {
 	var cmd tea.Cmd
@@ -292,8 +292,8 @@ func (v *Jobs) View() string {
 
 // jobSource adapts store keyset queries to the virtual table.
 type jobSource struct {
-	st *store.Store
-	q  store.Query
+	c *Common
+	q store.Query
 }
 
 func (s *jobSource) Page(ctx context.Context, after any, backward bool, n int) ([]vtable.Row, error) {
@@ -302,7 +302,7 @@ func (s *jobSource) Page(ctx context.Context, after any, backward bool, n int) (
 		kk := after.(store.Key)
 		k = &kk
 	}
-	rows, err := s.st.Jobs(ctx, s.q, k, backward, n)
+	rows, err := s.c.Store.Jobs(ctx, s.q, k, backward, n)
 	if err != nil {
 		return nil, err
 	}
@@ -312,21 +312,14 @@ func (s *jobSource) Page(ctx context.Context, after any, backward bool, n int) (
 			Key:   store.JobKey(s.q, r),
 			ID:    r.JobID,
 			Style: r.State,
-			Cells: []string{r.State, fmtMillis(r.CreatedAt), r.IdentityName, r.ActionType, oneLine(r.ErrorMessage), r.ActionName, r.WorkflowName},
+			Cells: []string{r.State, s.c.fmtTime(r.CreatedAt), r.IdentityName, r.ActionType, oneLine(r.ErrorMessage), r.ActionName, r.WorkflowName},
 		}
 	}
 	return out, nil
 }
 
 func (s *jobSource) Count(ctx context.Context) (int, error) {
-	return s.st.Count(ctx, "jobs", s.q.Where)
-}
-
-func fmtMillis(ms int64) string {
-	if ms == 0 {
-		return "—"
-	}
-	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05")
+	return s.c.Store.Count(ctx, "jobs", s.q.Where)
 }
 
 func oneLine(s string) string {
