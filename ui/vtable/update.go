@@ -432,9 +432,16 @@ func (m *Model) appendRows(msg pageMsg) {
 		return // the window's tail changed since this page was asked for
 	}
 	m.atEnd = len(msg.rows) < msg.n
-	keep := len(m.rows) + len(msg.rows)
 	// Trim the head to the window cap, never past the first visible row.
-	drop := min(max(keep-m.maxRows(), 0), m.offset)
+	// If the cursor moved back while this page was on its way, the head
+	// may not have enough rows off screen: then keep only the part of the
+	// page that fits, so the cap holds whatever order replies come in.
+	drop := min(max(len(m.rows)+len(msg.rows)-m.maxRows(), 0), m.offset)
+	if room := max(m.maxRows()-(len(m.rows)-drop), 0); len(msg.rows) > room {
+		msg.rows = msg.rows[:room]
+		m.atEnd = false
+	}
+	keep := len(m.rows) + len(msg.rows)
 	rows := make([]row, 0, keep-drop)
 	rows = append(rows, m.rows[drop:]...)
 	rows = append(rows, msg.rows...)
@@ -464,11 +471,16 @@ func (m *Model) prependRows(msg pageMsg) {
 		return // the window's head changed since this page was asked for
 	}
 	m.atStart = len(msg.rows) < msg.n
+	// Trim the tail to the window cap, never past the last visible row;
+	// what still does not fit is cut from the far end of the page.
+	visibleEnd := m.offset + max(m.bodyHeight(), 1)
+	drop := min(max(len(m.rows)+len(msg.rows)-m.maxRows(), 0), max(len(m.rows)-visibleEnd, 0))
+	if room := max(m.maxRows()-(len(m.rows)-drop), 0); len(msg.rows) > room {
+		msg.rows = msg.rows[len(msg.rows)-room:]
+		m.atStart = false
+	}
 	k := len(msg.rows)
 	total := len(m.rows) + k
-	// Trim the tail to the window cap, never past the last visible row.
-	visibleEnd := m.offset + k + max(m.bodyHeight(), 1)
-	drop := min(max(total-m.maxRows(), 0), max(total-visibleEnd, 0))
 	rows := make([]row, 0, total-drop)
 	rows = append(rows, msg.rows...)
 	rows = append(rows, m.rows[:len(m.rows)-drop]...)
