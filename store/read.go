@@ -28,19 +28,27 @@ type entity struct {
 }
 
 var (
-	tasksEntity   = &entity{EntityTasks, filter.Tasks, "started_at", taskCols, taskPayloadCols}
-	actionsEntity = &entity{EntityActions, filter.Actions, "started_at", actionCols, actionPayloadCols}
-	jobsEntity    = &entity{EntityJobs, filter.Jobs, "created_at", jobCols, jobPayloadCols}
+	tasksEntity   = registerEntity(&entity{EntityTasks, filter.Tasks, "started_at", taskCols, taskPayloadCols})
+	actionsEntity = registerEntity(&entity{EntityActions, filter.Actions, "started_at", actionCols, actionPayloadCols})
+	jobsEntity    = registerEntity(&entity{EntityJobs, filter.Jobs, "created_at", jobCols, jobPayloadCols})
 )
 
+// entities are the listable tables by entity name. Each table's file
+// registers its entity in a package-level var, so adding a table touches
+// no shared switch.
+var entities = map[string]*entity{}
+
+func registerEntity(e *entity) *entity {
+	if _, dup := entities[e.table]; dup {
+		panic("store: entity registered twice: " + e.table)
+	}
+	entities[e.table] = e
+	return e
+}
+
 func entityByName(name string) (*entity, error) {
-	switch name {
-	case EntityTasks:
-		return tasksEntity, nil
-	case EntityActions:
-		return actionsEntity, nil
-	case EntityJobs:
-		return jobsEntity, nil
+	if e, ok := entities[name]; ok {
+		return e, nil
 	}
 	return nil, fmt.Errorf("unknown entity %q", name)
 }
@@ -81,13 +89,8 @@ func keyOf(e *entity, q Query, r fielder) Key {
 		v, _ = r.Field(f.Name)
 	}
 	var id int64
-	switch r := r.(type) {
-	case *JobRow:
-		id = r.RowID
-	case *TaskRow:
-		id = r.RowID
-	case *ActionRow:
-		id = r.RowID
+	if r, ok := r.(interface{ rowID() int64 }); ok {
+		id = r.rowID()
 	}
 	return Key{Sort: v, RowID: id}
 }

@@ -349,6 +349,10 @@ func (r *ActionRow) Field(name string) (any, bool) {
 	return nil, false
 }
 
+func (r *JobRow) rowID() int64    { return r.RowID }
+func (r *TaskRow) rowID() int64   { return r.RowID }
+func (r *ActionRow) rowID() int64 { return r.RowID }
+
 func b2i(b bool) int64 {
 	if b {
 		return 1

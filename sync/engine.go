@@ -37,6 +37,10 @@ type Options struct {
 	ReopenWindow time.Duration
 	// NoHead skips the first sync's newest-jobs head (see syncHead).
 	NoHead bool
+	// Sources limits Run to these source names (nil: all). Names are those
+	// of Progress.Source: "jobs", "actions", "tasks", and the sources other
+	// files register (extraSources), e.g. "events", "automations".
+	Sources []string
 }
 
 // Progress is reported after every committed page of a source, and once
@@ -67,6 +71,7 @@ type Engine struct {
 	reopen   time.Duration
 	now      func() time.Time
 	running  atomic.Bool
+	only     map[string]bool // Options.Sources; nil = all
 }
 
 // ErrRunning is returned by Run and SyncSource while another sync of the
@@ -90,6 +95,12 @@ func New(st *store.Store, c *veza.Client, opts Options) *Engine {
 	}
 	if e.pageSize <= 0 {
 		e.pageSize = defaultPageSize
+	}
+	if len(opts.Sources) > 0 {
+		e.only = map[string]bool{}
+		for _, n := range opts.Sources {
+			e.only[n] = true
+		}
 	}
 	e.overlap = durationOpt(opts.Overlap, defaultOverlap)
 	e.reopen = durationOpt(opts.ReopenWindow, defaultReopen)
@@ -126,11 +137,14 @@ func (e *Engine) Run(ctx context.Context, progress func(Progress)) error {
 	if progress == nil {
 		progress = func(Progress) {}
 	}
-	if !e.noHead {
+	if !e.noHead && (e.only == nil || e.only["jobs"]) {
 		e.syncHead(ctx, progress)
 	}
 	var errs []error
 	for _, s := range e.sources() {
+		if e.only != nil && !e.only[s.name()] {
+			continue
+		}
 		if err := s.run(ctx, progress); err != nil {
 			if ctx.Err() != nil {
 				return err
@@ -177,23 +191,51 @@ type runner interface {
 	run(ctx context.Context, progress func(Progress)) error
 }
 
+// extraSources are sources defined in other files of this package (system
+// events, automations): each appends its constructor from an init func, so
+// adding a source touches no shared list. They run after the LCM sources,
+// in the order registered.
+var extraSources []func(*Engine) runner
+
+// SourceNames lists every source Run syncs, in order.
+func SourceNames() []string {
+	e := &Engine{}
+	var out []string
+	for _, s := range e.sources() {
+		out = append(out, s.name())
+	}
+	return out
+}
+
 func (e *Engine) sources() []runner {
+	rs := e.lcmSources()
+	for _, f := range extraSources {
+		rs = append(rs, f(e))
+	}
+	return rs
+}
+
+func (e *Engine) lcmSources() []runner {
+	c := e.c
+	if c == nil { // SourceNames: names only
+		c = &veza.Client{}
+	}
 	return []runner{
 		&source[veza.Job, store.JobRow]{
 			e: e, src: "jobs", cursorKey: "veza/jobs", sortField: "created_at", details: e.details,
-			list: e.c.ListJobRecords, convert: jobRow, write: e.st.WriteJobs,
+			list: c.ListJobRecords, convert: jobRow, write: e.st.WriteJobs,
 			key:  func(j *veza.Job) *time.Time { return j.CreatedAt },
 			open: func(j *veza.Job) bool { return isOpen(j.State) },
 		},
 		&source[veza.Action, store.ActionRow]{
 			e: e, src: "actions", cursorKey: "veza/actions", sortField: "started_at",
-			list: e.c.ListActionRecords, convert: actionRow, write: e.st.WriteActions,
+			list: c.ListActionRecords, convert: actionRow, write: e.st.WriteActions,
 			key:  func(a *veza.Action) *time.Time { return a.StartedAt },
 			open: func(a *veza.Action) bool { return isOpen(a.State) },
 		},
 		&source[veza.Task, store.TaskRow]{
 			e: e, src: "tasks", cursorKey: "veza/tasks", sortField: "t_created_at",
-			list: e.c.ListTaskRecords, convert: taskRow, write: e.st.WriteTasks,
+			list: c.ListTaskRecords, convert: taskRow, write: e.st.WriteTasks,
 			key:  func(t *veza.Task) *time.Time { return t.TCreatedAt },
 			open: func(t *veza.Task) bool { return isOpen(t.State) },
 		},

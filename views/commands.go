@@ -7,9 +7,22 @@ import (
 	"github.com/opsdeck/opsdeck/ui"
 )
 
+// commandSets are the `:` commands of views defined in other files: each
+// file appends its constructor from an init func, so adding a view touches
+// no shared list.
+var commandSets []func(c *Common) []ui.Command
+
 // Commands are the `:` commands the views offer. A filter may follow a
 // list command inline: `:jobs state eq "ERRORED"`.
 func Commands(c *Common) []ui.Command {
+	cmds := lcmCommands(c)
+	for _, f := range commandSets {
+		cmds = append(cmds, f(c)...)
+	}
+	return cmds
+}
+
+func lcmCommands(c *Common) []ui.Command {
 	jobs := func(args string) (ui.View, error) {
 		v, err := NewJobs(c, args)
 		if err != nil {

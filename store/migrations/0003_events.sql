@@ -1,0 +1,2 @@
+-- reserved for the system events tables (seed 002)
+SELECT 1;

@@ -1,0 +1,2 @@
+-- reserved for the automations tables (seed 003)
+SELECT 1;

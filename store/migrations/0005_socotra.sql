@@ -1,0 +1,2 @@
+-- reserved for the Socotra tables (seed 004)
+SELECT 1;

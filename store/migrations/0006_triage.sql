@@ -1,0 +1,2 @@
+-- reserved for triage: error signatures, marks, free-text index
+SELECT 1;
