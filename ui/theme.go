@@ -17,6 +17,8 @@ type Theme struct {
 	Title, Label, Value, Dim        lipgloss.Style
 	TableHeader, Cell, Selected     lipgloss.Style
 	HelpKey, HelpDesc, HelpTitle    lipgloss.Style
+	// Accent is the colour of borders and highlights (dialogs).
+	Accent lipgloss.TerminalColor
 	// States maps a state or severity name (ERRORED, RUNNING…) to its style.
 	States map[string]lipgloss.Style
 	// JSON tree styles.
@@ -27,7 +29,7 @@ type Theme struct {
 func NewTheme(r *lipgloss.Renderer) *Theme {
 	c := func(s string) lipgloss.TerminalColor { return lipgloss.AdaptiveColor{Light: s, Dark: s} }
 	red, yellow, green, blue, grey, cyan, magenta := c("#e06c75"), c("#e5c07b"), c("#98c379"), c("#61afef"), c("#7f848e"), c("#56b6c2"), c("#c678dd")
-	t := &Theme{R: r}
+	t := &Theme{R: r, Accent: cyan}
 	t.Header = r.NewStyle().Bold(true)
 	t.HeaderAccent = r.NewStyle().Foreground(cyan).Bold(true)
 	t.HeaderDim = r.NewStyle().Foreground(grey)

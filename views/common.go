@@ -15,6 +15,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/keymap"
 	"github.com/opsdeck/opsdeck/store"
+	"github.com/opsdeck/opsdeck/sync/veza"
 	"github.com/opsdeck/opsdeck/ui"
 )
 
@@ -34,6 +35,14 @@ type Common struct {
 	// Timer schedules a delayed message (tea.Tick; nil = tea.Tick). Tests
 	// replace it so they never sleep.
 	Timer ui.Timer
+
+	// Veza is the API client of the current profile; nil when offline or
+	// the profile is not a Veza one. Views that write (restart, push,
+	// automations) go through it and write the result back to the Store.
+	Veza *veza.Client
+	// ReadOnly disables every action that would change anything upstream
+	// (--read-only); views say so instead of offering the action.
+	ReadOnly bool
 
 	ids atomic.Int64
 }
@@ -107,4 +116,16 @@ func thousands(n int) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// CanWrite says whether an upstream action is possible now, and if not,
+// why, in words fit for a flash message.
+func (c *Common) CanWrite() (bool, string) {
+	switch {
+	case c.ReadOnly:
+		return false, "read-only mode (--read-only): actions are disabled"
+	case c.Veza == nil:
+		return false, "offline: actions need a connection to the tenant"
+	}
+	return true, ""
 }

@@ -1,0 +1,84 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+)
+
+func testTheme() *Theme {
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.Ascii)
+	return NewTheme(r)
+}
+
+func keyMsg(s string) tea.KeyMsg {
+	switch s {
+	case "enter":
+		return tea.KeyMsg{Type: tea.KeyEnter}
+	case "esc":
+		return tea.KeyMsg{Type: tea.KeyEsc}
+	case "right":
+		return tea.KeyMsg{Type: tea.KeyRight}
+	}
+	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)}
+}
+
+func TestConfirmDefaultsToNo(t *testing.T) {
+	ran := false
+	c := NewConfirm(testTheme(), nil, "Delete automation \"x\"?", "It is attached to 3 workflows.", "Delete", func() tea.Cmd { ran = true; return nil })
+	c.SetSize(60, 12)
+	_, cmd := c.Update(keyMsg("enter"))
+	if ran {
+		t.Fatal("enter on the default selection confirmed")
+	}
+	if cmd == nil {
+		t.Fatal("enter should close the dialog")
+	}
+	if _, ok := cmd().(PopMsg); !ok {
+		t.Fatalf("enter on No: want PopMsg, got %T", cmd())
+	}
+	for _, k := range []string{"esc", "n", "q", "x"} {
+		c.Update(keyMsg(k))
+	}
+	if ran {
+		t.Fatal("a cancel key confirmed")
+	}
+	c.Update(keyMsg("right"))
+	c.Update(keyMsg("enter"))
+	if !ran {
+		t.Fatal("enter on Yes did not confirm")
+	}
+	ran = false
+	c.Update(keyMsg("y"))
+	if !ran {
+		t.Fatal("y did not confirm")
+	}
+}
+
+func TestConfirmViewFitsAndNamesAction(t *testing.T) {
+	c := NewConfirm(testTheme(), nil, "Restart task abc\x1b]0;pwned\x07?", strings.Repeat("long body ", 50), "Restart", nil)
+	for _, sz := range [][2]int{{80, 24}, {20, 5}, {10, 3}, {1, 1}} {
+		c.SetSize(sz[0], sz[1])
+		v := c.View()
+		lines := strings.Split(v, "\n")
+		if len(lines) != sz[1] {
+			t.Fatalf("%v: %d lines", sz, len(lines))
+		}
+		for _, l := range lines {
+			if w := lipgloss.Width(l); w > sz[0] {
+				t.Fatalf("%v: line width %d: %q", sz, w, l)
+			}
+		}
+		if strings.Contains(v, "\x1b]") || strings.Contains(v, "\x07") {
+			t.Fatalf("%v: control sequence reached the screen", sz)
+		}
+	}
+	c.SetSize(80, 24)
+	if v := c.View(); !strings.Contains(v, "Restart task abc") || !strings.Contains(v, "Restart") {
+		t.Fatalf("dialog does not name the action:\n%s", v)
+	}
+}
