@@ -19,6 +19,7 @@ const (
 	List   = "list"
 	Table  = "navigation"
 	Detail = "job detail"
+	Triage = "triage"
 	Prompt = "prompt"
 )
 
@@ -68,6 +69,10 @@ var defaults = []def{
 	{"sort_next", List, []string{">"}, ">", "sort by next column"},
 	{"sort_prev", List, []string{"<"}, "<", "sort by previous column"},
 	{"sort_reverse", List, []string{"r"}, "r", "reverse sort"},
+	{"mark", List, []string{" "}, "space", "mark row (bulk actions)"},
+	{"unmark_all", List, []string{"M"}, "M", "clear marks"},
+	{"copy_id", List, []string{"c"}, "c", "copy id (OSC52)"},
+	{"export_view", List, []string{"x"}, "x", "export this view (CSV / JSON lines)"},
 	{"sort_col", List, []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}, "1-9", "sort by column N (again: reverse)"},
 
 	{"toggle", Detail, []string{"e", "enter", " "}, "e", "fold/unfold node"},
@@ -80,6 +85,16 @@ var defaults = []def{
 	{"copy_value", Detail, []string{"yv"}, "yv", "copy value (OSC52)"},
 	{"copy_path", Detail, []string{"yp"}, "yp", "copy JSON path (OSC52)"},
 	{"copy_job", Detail, []string{"yy"}, "yy", "copy whole job JSON"},
+
+	{"ack", Triage, []string{"a"}, "a", "acknowledge / un-acknowledge (local mark)"},
+	{"next_unacked", Triage, []string{"]"}, "]", "next unacknowledged ERRORED"},
+	{"goto_task", Triage, []string{"T"}, "T", "go to the task"},
+	{"goto_action", Triage, []string{"A"}, "A", "go to the action"},
+	{"restart", Triage, []string{"R"}, "R", "restart task (asks first)"},
+	{"unblock", Triage, []string{"B"}, "B", "unblock BLOCKED task: run or abandon (asks first)"},
+	{"push", Triage, []string{"P"}, "P", "push a job result (form)"},
+	{"pager", Triage, []string{"o"}, "o", "open payload in $PAGER"},
+	{"editor", Triage, []string{"v"}, "v", "open payload in $EDITOR (read-only copy)"},
 
 	{"accept", Prompt, []string{"enter"}, "enter", "apply"},
 	{"cancel", Prompt, []string{"esc"}, "esc", "cancel"},
@@ -145,8 +160,8 @@ func (m *Map) Rebind(over map[string][]string) error {
 // within one live set is a conflict. Global keys are live everywhere except
 // in a prompt, where keys are text.
 var scopes = [][]string{
-	{Global, Table, List},
-	{Global, Table, Detail},
+	{Global, Table, List, Triage},
+	{Global, Table, Detail, Triage},
 }
 
 // Conflicts reports keys bound to two actions that can be live at once.

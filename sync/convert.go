@@ -153,3 +153,10 @@ func taskRow(r veza.Record[veza.Task]) store.TaskRow {
 	}
 	return row
 }
+
+// JobRow converts an API job (as fetched with GetJob or a list) to its cache
+// row; TaskRow and ActionRow likewise. Views and the CLI use them to write
+// back what an action changed.
+func JobRow(r veza.Record[veza.Job]) store.JobRow          { return jobRow(r) }
+func TaskRow(r veza.Record[veza.Task]) store.TaskRow       { return taskRow(r) }
+func ActionRow(r veza.Record[veza.Action]) store.ActionRow { return actionRow(r) }

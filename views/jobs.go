@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/opsdeck/opsdeck/keymap"
 	"github.com/opsdeck/opsdeck/store"
@@ -33,294 +30,42 @@ var jobColumns = []vtable.Column{
 }
 
 // Jobs is the integration jobs list over the cache.
-type Jobs struct {
-	c      *Common
-	id     int64
-	w, h   int
-	table  vtable.Model
-	prompt ui.Prompt
+type Jobs = List
 
-	filterText string
-	where      filter.Node
-	sortCol    int
-	desc       bool
-	counts     map[string]int
-	countErr   error
-
-	lastReload    time.Time
-	reloadPending bool
+var jobsSpec = &listSpec{
+	entity: store.EntityJobs, noun: "jobs", title: "Jobs", schema: filter.Jobs,
+	columns: jobColumns, sortCol: 1, states: stateOrder,
+	page: func(ctx context.Context, c *Common, q store.Query, after *store.Key, backward bool, n int) ([]vtable.Row, error) {
+		rows, err := c.Store.Jobs(ctx, q, after, backward, n)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]vtable.Row, len(rows))
+		for i, r := range rows {
+			out[i] = vtable.Row{
+				Key:   store.JobKey(q, r),
+				ID:    r.JobID,
+				Style: r.State,
+				Cells: []string{r.State, c.fmtTime(r.CreatedAt), r.IdentityName, r.ActionType, oneLine(r.ErrorMessage), r.ActionName, r.WorkflowName},
+			}
+		}
+		return out, nil
+	},
+	open: func(v *List, row vtable.Row) tea.Cmd { return ui.Push(NewJobDetail(v.c, row.ID)) },
 }
 
-// NewJobs opens the jobs list with an initial SCIM filter (may be "").
+// NewJobs opens the jobs list with an initial filter (SCIM or free text;
+// may be "").
 func NewJobs(c *Common, filterText string) (*Jobs, error) {
-	v := &Jobs{c: c, id: c.nextID(), sortCol: 1, desc: true}
-	where, err := parseListFilter(filterText, filter.Jobs)
-	if err != nil {
-		return nil, err
-	}
-	v.filterText, v.where = strings.TrimSpace(filterText), where
-	cols := append([]vtable.Column(nil), jobColumns...)
-	for i := range cols {
-		cols[i].KeyHint = fmt.Sprint(i + 1)
-	}
-	v.table = vtable.New(cols, tableKeys(c.Keys), tableStyles(c.Theme)).SetStatusLine(false)
-	v.prompt = ui.NewPrompt(c.Theme, c.Keys, "/")
-	v.prompt.Validate = func(s string) error { _, err := parseListFilter(s, filter.Jobs); return err }
-	v.prompt.Complete = filterCompleter(filter.Jobs)
-	return v, nil
+	return newList(c, jobsSpec, nil, "", filterText)
 }
 
-func (v *Jobs) query() store.Query {
-	return store.Query{Where: v.where, Sort: jobColumns[v.sortCol].SortKey, Desc: v.desc}
-}
-
-func (v *Jobs) source() vtable.Source { return &jobSource{c: v.c, q: v.query()} }
-
-func (v *Jobs) Init() tea.Cmd {
-	var cmd tea.Cmd
-	v.table = v.table.SetSort(jobColumns[v.sortCol].SortKey, v.desc)
-	v.table, cmd = v.table.SetSource(v.source())
-	return tea.Batch(cmd, v.loadCounts())
-}
-
-func (v *Jobs) Title() string {
-	if v.filterText == `state eq "ERRORED"` {
-		return "Jobs (ERRORED)"
-	}
-	return "Jobs"
-}
-
-func (v *Jobs) Capturing() bool { return v.prompt.Active() }
-
-func (v *Jobs) HelpCategories() []string { return []string{keymap.List, keymap.Table} }
-
-func (v *Jobs) Status() string {
-	var parts []string
-	dir := "▲"
-	if v.desc {
-		dir = "▼"
-	}
-	parts = append(parts, "sort: "+jobColumns[v.sortCol].SortKey+" "+dir)
-	parts = append(parts, v.table.StatusText())
-	return strings.Join(parts, " · ")
-}
-
-func (v *Jobs) SetSize(w, h int) ui.View {
-	v.w, v.h = w, h
-	v.table = v.table.SetSize(w, max(1, h-2))
-	return v
-}
-
-type countsMsg struct {
-	id     int64
-	counts map[string]int
-	err    error
-}
-
-func (v *Jobs) loadCounts() tea.Cmd {
-	st, id := v.c.Store, v.id
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c, err := st.StateCounts(ctx, "jobs")
-		return countsMsg{id: id, counts: c, err: err}
-	}
-}
-
-func (v *Jobs) Update(msg tea.Msg) (ui.View, tea.Cmd) {
-	switch msg := msg.(type) {
-	case countsMsg:
-		if msg.id == v.id {
-			v.counts, v.countErr = msg.counts, msg.err
-		}
-		return v, nil
-	case SyncedMsg:
-		if msg.Entity != "jobs" {
-			return v, nil
-		}
-		return v, v.requestReload()
-	case reloadTick:
-		if msg.id != v.id {
-			return v, nil
-		}
-		v.reloadPending = false
-		return v, v.reload()
-	case ui.RevealedMsg:
-		return v, v.reload()
-	case tea.KeyMsg:
-		if v.prompt.Active() {
-			return v, v.updatePrompt(msg)
-		}
-		return v, v.handleKey(msg)
-	}
-	var cmd tea.Cmd
-	v.table, cmd = v.table.Update(msg)
-	return v, cmd
-}
-
-// requestReload reloads now or, when the last reload was recent, once the
-// throttle interval has passed; a burst of pages costs one query.
-func (v *Jobs) requestReload() tea.Cmd {
-	if v.reloadPending {
-		return nil
-	}
-	since := time.Since(v.lastReload)
-	if since >= reloadThrottle {
-		return v.reload()
-	}
-	v.reloadPending = true
-	id := v.id
-	return v.c.after(reloadThrottle-since, func(time.Time) tea.Msg { return reloadTick{id} })
-}
-
-func (v *Jobs) reload() tea.Cmd {
-	v.lastReload = time.Now()
-	var cmd tea.Cmd
-	v.table, cmd = v.table.Reload()
-	return tea.Batch(cmd, v.loadCounts())
-}
-
-func (v *Jobs) updatePrompt(k tea.KeyMsg) tea.Cmd {
-	var cmd tea.Cmd
-	var res ui.PromptResult
-	v.prompt, cmd, res = v.prompt.Update(k)
-	switch res {
-	case ui.PromptAccepted:
-		return v.applyFilter(v.prompt.Value())
-	case ui.PromptEditing:
-		if k.Type == tea.KeyEnter && v.prompt.Err() != nil {
-			return ui.Flash(ui.FlashError, "%s", v.prompt.Err())
-		}
-	}
-	return cmd
-}
-
-func (v *Jobs) applyFilter(text string) tea.Cmd {
-	where, err := parseListFilter(text, filter.Jobs)
-	if err != nil {
-		return ui.Flash(ui.FlashError, "%s", err)
-	}
-	v.filterText, v.where = strings.TrimSpace(text), where
-	var cmd tea.Cmd
-	v.table, cmd = v.table.SetSource(v.source())
-	return cmd
-}
-
-func (v *Jobs) setSort(col int, desc bool) tea.Cmd {
-	v.sortCol, v.desc = col, desc
-	v.table = v.table.SetSort(jobColumns[col].SortKey, desc)
-	var cmd tea.Cmd
-	v.table, cmd = v.table.SetSource(v.source())
-	return cmd
-}
-
-func (v *Jobs) handleKey(k tea.KeyMsg) tea.Cmd {
-	keys := v.c.Keys
-	switch {
-	case key.Matches(k, keys.Get("filter")):
-		var cmd tea.Cmd
-		v.prompt, cmd = v.prompt.Open(v.filterText)
-		return cmd
-	case key.Matches(k, keys.Get("clear_filter")):
-		if v.filterText == "" {
-			return nil
-		}
-		return tea.Batch(v.applyFilter(""), ui.Flash(ui.FlashInfo, "filter cleared"))
-	case key.Matches(k, keys.Get("sort_col")):
-		col := int(k.String()[0] - '1')
-		if col < 0 || col >= len(jobColumns) {
-			return nil
-		}
-		desc := v.desc
-		if col == v.sortCol {
-			desc = !desc
-		}
-		return v.setSort(col, desc)
-	case key.Matches(k, keys.Get("sort_next")):
-		return v.setSort((v.sortCol+1)%len(jobColumns), v.desc)
-	case key.Matches(k, keys.Get("sort_prev")):
-		return v.setSort((v.sortCol+len(jobColumns)-1)%len(jobColumns), v.desc)
-	case key.Matches(k, keys.Get("sort_reverse")):
-		return v.setSort(v.sortCol, !v.desc)
-	case key.Matches(k, keys.Get("open")):
-		row, ok := v.table.Selected()
-		if !ok {
-			return nil
-		}
-		return ui.Push(NewJobDetail(v.c, row.ID))
-	}
-	var cmd tea.Cmd
-	v.table, cmd = v.table.Update(k)
-	return cmd
+// newScopedJobs opens the jobs of a drill-down scope (a task, an action).
+func newScopedJobs(c *Common, scope filter.Node, label string) (*Jobs, error) {
+	return newList(c, jobsSpec, scope, label, "")
 }
 
 var stateOrder = []string{"ERRORED", "RUNNING", "PENDING", "SCHEDULED", "BLOCKED", "INITIAL", "COMPLETED", "SKIPPED", "ABANDONED"}
-
-// summaryLine is the live count per state above the table.
-func (v *Jobs) summaryLine() string {
-	t := v.c.Theme
-	if v.countErr != nil {
-		return t.FlashErr.Render("counts unavailable: " + v.countErr.Error())
-	}
-	if v.counts == nil {
-		return t.Dim.Render("counting…")
-	}
-	var parts []string
-	total := 0
-	for _, s := range stateOrder {
-		total += v.counts[s]
-		if n := v.counts[s]; n > 0 {
-			parts = append(parts, t.State(s).Render(s)+" "+thousands(n))
-		}
-	}
-	return t.Dim.Render("jobs "+thousands(total)+" │ ") + strings.Join(parts, "  ")
-}
-
-func (v *Jobs) View() string {
-	var b strings.Builder
-	b.WriteString(ansi.Truncate(v.summaryLine(), v.w, "…"))
-	b.WriteByte('\n')
-	b.WriteString(v.table.View())
-	b.WriteByte('\n')
-	if v.prompt.Active() {
-		b.WriteString(v.prompt.View(v.w))
-	} else if v.filterText != "" {
-		b.WriteString(v.c.Theme.Dim.Render(ansi.Truncate("/"+v.filterText, v.w, "…")))
-	}
-	return ui.Fit(b.String(), v.w, v.h)
-}
-
-// jobSource adapts store keyset queries to the virtual table.
-type jobSource struct {
-	c *Common
-	q store.Query
-}
-
-func (s *jobSource) Page(ctx context.Context, after any, backward bool, n int) ([]vtable.Row, error) {
-	var k *store.Key
-	if after != nil {
-		kk := after.(store.Key)
-		k = &kk
-	}
-	rows, err := s.c.Store.Jobs(ctx, s.q, k, backward, n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]vtable.Row, len(rows))
-	for i, r := range rows {
-		out[i] = vtable.Row{
-			Key:   store.JobKey(s.q, r),
-			ID:    r.JobID,
-			Style: r.State,
-			Cells: []string{r.State, s.c.fmtTime(r.CreatedAt), r.IdentityName, r.ActionType, oneLine(r.ErrorMessage), r.ActionName, r.WorkflowName},
-		}
-	}
-	return out, nil
-}
-
-func (s *jobSource) Count(ctx context.Context) (int, error) {
-	return s.c.Store.Count(ctx, "jobs", s.q.Where)
-}
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")

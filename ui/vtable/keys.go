@@ -71,6 +71,9 @@ type Styles struct {
 	// Cursor marks the selected row in a one-glyph gutter, so the cursor is
 	// visible without colour (NO_COLOR, ASCII profile, screen readers).
 	Cursor string
+	// Mark flags rows the caller marked (SetMarked) in the same gutter;
+	// it should be as wide as Cursor.
+	Mark string
 }
 
 // DefaultStyles returns styles that read on light and dark terminals.
@@ -86,5 +89,6 @@ func DefaultStyles() Styles {
 		Error:  lipgloss.NewStyle().Foreground(lipgloss.AdaptiveColor{Light: "#b00020", Dark: "#ff6b6b"}),
 		RowTag: map[string]lipgloss.Style{},
 		Cursor: "❯",
+		Mark:   "●",
 	}
 }

@@ -99,6 +99,8 @@ func (m Model) writeRow(b *strings.Builder, r *row, selected bool) {
 	if m.lay.gutter > 0 {
 		if selected {
 			b.WriteString(m.styles.Cursor)
+		} else if m.marked != nil && m.styles.Mark != "" && m.marked(r.ID) {
+			b.WriteString(m.styles.Mark)
 		} else {
 			celltext.WriteSpaces(b, m.markW)
 		}

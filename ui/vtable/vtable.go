@@ -101,6 +101,7 @@ type Model struct {
 	paint  painters
 	ellW   int // width of the celltext.Ellipsis; ambiguous-width locales make it 2
 	markW  int // width of Styles.Cursor
+	marked func(id string) bool
 
 	w, h       int
 	lay        layout
@@ -135,6 +136,14 @@ type Model struct {
 	totalKnown bool
 	err        error // last page fetch failed
 	countErr   error // last count failed
+}
+
+// SetMarked sets the function that says whether a row (by ID) is marked
+// (space-selected for a bulk action); marked rows show Styles.Mark in the
+// gutter. nil: no marks.
+func (m Model) SetMarked(f func(id string) bool) Model {
+	m.marked = f
+	return m
 }
 
 // New returns an empty table; give it rows with SetSource.
@@ -174,6 +183,9 @@ func (m *Model) setStyles(s Styles) {
 	m.ellW = celltext.Width(celltext.Ellipsis)
 	m.styles.Cursor = sanitizeCell(s.Cursor)
 	m.markW = celltext.Width(m.styles.Cursor)
+	if m.styles.Mark = sanitizeCell(s.Mark); celltext.Width(m.styles.Mark) != m.markW {
+		m.styles.Mark = "" // a mark wider than the gutter would shift the columns
+	}
 }
 
 // SetColumns replaces the columns; Row.Cells are matched by index.
