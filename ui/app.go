@@ -515,3 +515,6 @@ func fit(s string, w, h int) string {
 
 // Fit is fit for views that compose their own bodies.
 func Fit(s string, w, h int) string { return fit(s, w, h) }
+
+// Top is the view on top of the stack (for tests and the main loop).
+func (a *App) Top() View { return a.top() }

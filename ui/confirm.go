@@ -83,7 +83,7 @@ func (c *Confirm) accept() tea.Cmd {
 	if c.onYes != nil {
 		then = c.onYes()
 	}
-	return tea.Sequence(Pop(), then)
+	return tea.Batch(Pop(), then)
 }
 
 func (c *Confirm) View() string {

@@ -30,7 +30,11 @@ func lcmCommands(c *Common) []ui.Command {
 		}
 		return v, nil
 	}
+	tasks := func(args string) (ui.View, error) { return NewTasks(c, args) }
+	actions := func(args string) (ui.View, error) { return NewActions(c, args) }
 	return []ui.Command{
+		{Name: "tasks", Help: "workflow tasks [SCIM filter]", Run: tasks, Complete: filterCompleter(filter.Tasks)},
+		{Name: "actions", Help: "workflow actions [SCIM filter]", Run: actions, Complete: filterCompleter(filter.Actions)},
 		{Name: "jobs", Help: "integration jobs [SCIM filter]", Run: jobs, Complete: filterCompleter(filter.Jobs)},
 		{Name: "errors", Help: "ERRORED integration jobs", Run: func(args string) (ui.View, error) {
 			f := `state eq "ERRORED"`

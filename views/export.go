@@ -16,6 +16,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/opsdeck/opsdeck/store"
+	"github.com/opsdeck/opsdeck/store/filter"
 	"github.com/opsdeck/opsdeck/ui"
 )
 
@@ -52,7 +53,7 @@ func (v *List) openExport() tea.Cmd {
 
 func (v *List) exportCmd(path string) tea.Cmd {
 	c, spec, q := v.c, v.spec, v.Query()
-	return tea.Sequence(ui.Flash(ui.FlashInfo, "exporting to %s…", path), func() tea.Msg {
+	return tea.Batch(ui.Flash(ui.FlashInfo, "exporting to %s…", path), func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
 		n, err := exportTo(ctx, c, spec, q, path)
@@ -81,17 +82,13 @@ func exportTo(ctx context.Context, c *Common, spec *listSpec, q store.Query, pat
 	}
 	defer os.Remove(tmp.Name())
 	w := bufio.NewWriterSize(tmp, 1<<16)
-	fields := spec.schema.Names()
 	var cw *csv.Writer
 	if format == "csv" {
 		cw = csv.NewWriter(w)
-		if err := cw.Write(fields); err != nil {
-			tmp.Close()
-			return 0, err
-		}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
+	var fields []filter.Field // schema order, those the rows carry
 	n := 0
 	var after *store.Key
 	for {
@@ -100,18 +97,32 @@ func exportTo(ctx context.Context, c *Common, spec *listSpec, q store.Query, pat
 			tmp.Close()
 			return n, err
 		}
+		if fields == nil {
+			fields = exportFields(spec.schema, rows)
+			if cw != nil {
+				head := make([]string, len(fields))
+				for i, f := range fields {
+					head[i] = f.Name
+				}
+				if err := cw.Write(head); err != nil {
+					tmp.Close()
+					return 0, err
+				}
+			}
+		}
 		for _, r := range rows {
 			if cw != nil {
 				rec := make([]string, len(fields))
 				for i, f := range fields {
-					val, _ := r.Field(f)
-					rec[i] = csvValue(val)
+					val, _ := r.Field(f.Name)
+					rec[i] = csvValue(exportValue(f, val))
 				}
 				err = cw.Write(rec)
 			} else {
 				m := make(map[string]any, len(fields))
 				for _, f := range fields {
-					m[f], _ = r.Field(f)
+					val, _ := r.Field(f.Name)
+					m[f.Name] = exportValue(f, val)
 				}
 				err = enc.Encode(m)
 			}
@@ -141,6 +152,32 @@ func exportTo(ctx context.Context, c *Common, spec *listSpec, q store.Query, pat
 		return n, err
 	}
 	return n, os.Rename(tmp.Name(), path)
+}
+
+// exportFields are the schema's fields, in schema order, that the rows
+// carry (computed fields such as marks are not part of a row).
+func exportFields(schema *filter.Schema, rows []record) []filter.Field {
+	out := []filter.Field{}
+	for _, f := range schema.Fields {
+		if len(rows) > 0 {
+			if _, ok := rows[0].Field(f.Name); !ok {
+				continue
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// exportValue turns times (unix ms) into RFC 3339 UTC, "" when unset.
+func exportValue(f filter.Field, v any) any {
+	if ms, ok := v.(int64); ok && f.Kind == filter.KindTime {
+		if ms == 0 {
+			return ""
+		}
+		return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
+	}
+	return v
 }
 
 // csvValue renders a field for CSV. Cells that a spreadsheet would run as

@@ -59,7 +59,9 @@ func (v *JobDetail) Title() string { return "Job " + shortID(v.jobID) }
 
 func (v *JobDetail) Capturing() bool { return v.tree.SearchActive() }
 
-func (v *JobDetail) HelpCategories() []string { return []string{keymap.Detail, keymap.Table} }
+func (v *JobDetail) HelpCategories() []string {
+	return []string{keymap.Detail, keymap.Triage, keymap.Table}
+}
 
 func (v *JobDetail) Status() string {
 	if p := v.chord.Pending(); p != "" {
@@ -110,6 +112,9 @@ func (v *JobDetail) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 		return v, nil
 	case tea.KeyMsg:
 		if !v.tree.SearchActive() {
+			if cmd, ok := jobKeys(v.c, v, v.jobID, msg); ok {
+				return v, cmd
+			}
 			fired, used := v.chord.Feed(v.c.Keys, []string{"copy_value", "copy_path", "copy_job"}, msg.String())
 			if fired != "" {
 				return v, v.copy(fired)

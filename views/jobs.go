@@ -52,6 +52,31 @@ var jobsSpec = &listSpec{
 		return out, nil
 	},
 	open: func(v *List, row vtable.Row) tea.Cmd { return ui.Push(NewJobDetail(v.c, row.ID)) },
+	records: func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error) {
+		rows, err := c.Store.Jobs(ctx, q, after, false, n)
+		if err != nil || len(rows) == 0 {
+			return nil, nil, err
+		}
+		out := make([]record, len(rows))
+		for i := range rows {
+			out[i] = &rows[i]
+		}
+		k := store.JobKey(q, rows[len(rows)-1])
+		return out, &k, nil
+	},
+	help: []string{keymap.Triage},
+}
+
+// The specs refer to each other through their drill-downs (jobs → task →
+// actions → jobs): the links are set here to keep the vars acyclic.
+func init() {
+	jobsSpec.keys = func(v *List, k tea.KeyMsg) (tea.Cmd, bool) {
+		r, ok := v.Selected()
+		if !ok {
+			return nil, false
+		}
+		return jobKeys(v.c, v, r.ID, k)
+	}
 }
 
 // NewJobs opens the jobs list with an initial filter (SCIM or free text;
