@@ -123,6 +123,7 @@ type faultState struct {
 	injected  [numFaults]atomic.Int64
 	slowDelay time.Duration
 	faultSeed int64
+	hostile   bool
 	tails     tailCache
 }
 
@@ -136,6 +137,7 @@ func (s *Server) initFaults(opts Options) {
 		s.slowDelay = defaultSlowDelay
 	}
 	s.faultSeed = opts.Seed
+	s.hostile = opts.Hostile
 }
 
 // SetFaults replaces the fault probabilities (spec as for ParseFaults) while
@@ -213,7 +215,8 @@ func setHere(r *http.Request, tok func() string) {
 func (s *Server) serveWithFaults(rt *route, w http.ResponseWriter, r *http.Request, args []string) {
 	kind, fr := s.drawFault(rt)
 	f := s.faults.Load()
-	record := rt.list != nil && f.p[faultDup] > 0
+	// Hostile mode rewrites every answer: take the buffered path.
+	record := rt.list != nil && f.p[faultDup] > 0 || s.hostile
 	count := func() { s.injected[kind].Add(1) }
 	switch kind {
 	case -1:
@@ -281,8 +284,11 @@ func (s *Server) serveWithFaults(rt *route, w http.ResponseWriter, r *http.Reque
 	rt.handle(s, bw, r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri)), args)
 	body := bw.buf.Bytes()
 	ok := bw.status == http.StatusOK
-	if ok && record {
+	if ok && record && rt.list != nil {
 		s.tails.record(rt.list, body)
+	}
+	if ok && s.hostile {
+		body = hostileJSON(body)
 	}
 	if ok {
 		switch kind {
