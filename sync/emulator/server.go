@@ -48,6 +48,10 @@ type Options struct {
 	// SocotraTenant is the tenant locator of the Socotra events API; ""
 	// means a UUID derived from Seed.
 	SocotraTenant string
+
+	// Hostile appends a hostile string (internal/hostile) to every
+	// free-text string of every successful answer (hostile.go).
+	Hostile bool
 }
 
 const (
