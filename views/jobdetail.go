@@ -104,6 +104,8 @@ func (v *JobDetail) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 			jsontree.Doc{Title: "result", JSON: payloadOrNull(msg.job.Result)},
 		)
 		return v, nil
+	case reloadMsg:
+		return v, v.load()
 	case SyncedMsg:
 		// The job may have changed state upstream; re-read quietly.
 		if msg.Entity == "jobs" && v.job != nil && v.job.State != "ERRORED" && v.job.State != "COMPLETED" {
