@@ -20,7 +20,11 @@ const (
 	Table  = "navigation"
 	Detail = "job detail"
 	Triage = "triage"
-	Prompt = "prompt"
+	// Automations are the access-review automation screens' keys.
+	Automations = "automations"
+	// Socotra are the Socotra screens' keys (events, failed jobs).
+	Socotra = "socotra"
+	Prompt  = "prompt"
 )
 
 // Binding is one named action. Keys may be chords written as two keys with
@@ -28,6 +32,8 @@ const (
 type Binding struct {
 	Name     string
 	Category string
+	// Destructive bindings change something upstream (see destructive).
+	Destructive bool
 	key.Binding
 }
 
@@ -45,8 +51,20 @@ type def struct {
 	help      string
 }
 
-// The default bindings. Destructive actions (none yet in this slice) must
-// never be a single key that a vim or tmux user hits by accident.
+// destructive names the bindings whose action changes something upstream
+// (restart, unblock, delete, push...). The view asks for confirmation before
+// acting on them, and Rebind refuses to put them on a key people hit by
+// accident (accidentKeys). Add the name of every such binding here: a test
+// catches one whose name or help says restart/delete/... and is missing.
+var destructive = []string{"auto_new", "auto_edit", "auto_delete", "auto_attach", "auto_detach", "restart", "unblock", "push", "socotra_resume", "socotra_delete"}
+
+// accidentKeys are keys a vim, emacs or tmux hand presses without thinking
+// (half-page down, kill-line, interrupt, confirm, mark, back): never the
+// trigger of a destructive action, even a confirmed one.
+var accidentKeys = []string{"ctrl+d", "ctrl+k", "ctrl+c", "enter", " ", "space", "esc", "tab"}
+
+// The default bindings. Destructive ones must be listed in destructive and
+// must never sit on an accident key (TestDestructiveDefaults).
 var defaults = []def{
 	{"quit", Global, []string{"q", "ctrl+c"}, "q", "quit"},
 	{"help", Global, []string{"?"}, "?", "toggle help"},
@@ -74,6 +92,7 @@ var defaults = []def{
 	{"copy_id", List, []string{"c"}, "c", "copy id (OSC52)"},
 	{"export_view", List, []string{"x"}, "x", "export this view (CSV / JSON lines)"},
 	{"sort_col", List, []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}, "1-9", "sort by column N (again: reverse)"},
+	{"follow", List, []string{"F"}, "F", "follow the newest events (tail -f); moving pauses"},
 
 	{"toggle", Detail, []string{"e", "enter", " "}, "e", "fold/unfold node"},
 	{"toggle_all", Detail, []string{"E"}, "E", "fold/unfold all"},
@@ -96,6 +115,18 @@ var defaults = []def{
 	{"pager", Triage, []string{"o"}, "o", "open payload in $PAGER"},
 	{"editor", Triage, []string{"v"}, "v", "open payload in $EDITOR (read-only copy)"},
 
+	{"auto_new", Automations, []string{"n"}, "n", "new automation (editor)"},
+	{"auto_edit", Automations, []string{"e"}, "e", "edit automation (diff, then save)"},
+	{"auto_delete", Automations, []string{"D"}, "D", "delete automation (asks first)"},
+	{"auto_attach", Automations, []string{"+"}, "+", "attach to a workflow (asks first)"},
+	{"auto_detach", Automations, []string{"-"}, "-", "detach from a workflow (asks first)"},
+	{"auto_workflows", Automations, []string{"w"}, "w", "re-read which workflows use it"},
+	{"auto_save", Automations, []string{"ctrl+s"}, "ctrl+s", "editor: review the diff, then save"},
+	{"socotra_resume", Socotra, []string{"R"}, "R", "resume failed job(s) (asks first)"},
+	{"socotra_delete", Socotra, []string{"D"}, "D", "delete failed job(s) (asks first)"},
+	{"socotra_request", Socotra, []string{"s"}, "s", "all events of the same request"},
+	{"socotra_schedules", Socotra, []string{"p"}, "p", "scheduled events of the policy"},
+
 	{"accept", Prompt, []string{"enter"}, "enter", "apply"},
 	{"cancel", Prompt, []string{"esc"}, "esc", "cancel"},
 	{"complete", Prompt, []string{"tab"}, "tab", "complete"},
@@ -107,7 +138,7 @@ var defaults = []def{
 func Default() *Map {
 	m := &Map{byName: map[string]*Binding{}}
 	for _, d := range defaults {
-		b := &Binding{Name: d.name, Category: d.cat,
+		b := &Binding{Name: d.name, Category: d.cat, Destructive: contains(destructive, d.name),
 			Binding: key.NewBinding(key.WithKeys(d.keys...), key.WithHelp(d.helpKey, d.help))}
 		m.byName[d.name] = b
 		m.order = append(m.order, d.name)
@@ -125,11 +156,20 @@ func (m *Map) Get(name string) key.Binding {
 	return key.NewBinding(key.WithDisabled())
 }
 
+// IsDestructive reports whether the named binding changes something
+// upstream (and so always confirms).
+func (m *Map) IsDestructive(name string) bool {
+	b, ok := m.byName[name]
+	return ok && b.Destructive
+}
+
 // Names lists all binding names in definition order.
 func (m *Map) Names() []string { return append([]string(nil), m.order...) }
 
 // Rebind replaces the keys of the named bindings, e.g. from a config file:
-// {"down": ["j", "ctrl+n"]}. Help text follows the first key.
+// {"down": ["j", "ctrl+n"]}. Help text follows the first key. A destructive
+// binding is never moved onto an accident key (ctrl+d, ctrl+k, enter...):
+// that remap is refused and the binding keeps its keys.
 func (m *Map) Rebind(over map[string][]string) error {
 	var errs []string
 	names := make([]string, 0, len(over))
@@ -148,6 +188,18 @@ func (m *Map) Rebind(over map[string][]string) error {
 			errs = append(errs, fmt.Sprintf("binding %q: no keys given", n))
 			continue
 		}
+		if b.Destructive {
+			var bad []string
+			for _, k := range keys {
+				if contains(accidentKeys, k) {
+					bad = append(bad, fmt.Sprintf("%q", k))
+				}
+			}
+			if len(bad) > 0 {
+				errs = append(errs, fmt.Sprintf("binding %q changes things upstream and may not be on %s, a key that is easily hit by accident (kept %s)", n, strings.Join(bad, ", "), strings.Join(b.Keys(), ", ")))
+				continue
+			}
+		}
 		b.Binding = key.NewBinding(key.WithKeys(keys...), key.WithHelp(keys[0], b.Help().Desc))
 	}
 	if len(errs) > 0 {
@@ -160,8 +212,19 @@ func (m *Map) Rebind(over map[string][]string) error {
 // within one live set is a conflict. Global keys are live everywhere except
 // in a prompt, where keys are text.
 var scopes = [][]string{
-	{Global, Table, List, Triage},
+	{Global, Table, List, Triage, Automations},
 	{Global, Table, Detail, Triage},
+	{Global, Table, List, Socotra},
+	{Global, Table, Detail, Socotra},
+}
+
+// Conflict is one key bound to two bindings that can be live at once.
+type Conflict struct {
+	Key, First, Second string // binding names in definition order
+}
+
+func (c Conflict) String() string {
+	return fmt.Sprintf("key %q is bound to both %q and %q", c.Key, c.First, c.Second)
 }
 
 // Conflicts reports keys bound to two actions that can be live at once.
@@ -169,7 +232,17 @@ var scopes = [][]string{
 // (enter opens in a list and folds in the detail view).
 func (m *Map) Conflicts() []string {
 	var out []string
-	seen := map[string]bool{}
+	for _, c := range m.ConflictList() {
+		out = append(out, c.String())
+	}
+	return out
+}
+
+// ConflictList is Conflicts with the binding names kept apart, so a caller
+// can say which line of its config file caused one.
+func (m *Map) ConflictList() []Conflict {
+	var out []Conflict
+	seen := map[Conflict]bool{}
 	for _, scope := range scopes {
 		owner := map[string]string{}
 		for _, name := range m.order {
@@ -179,10 +252,10 @@ func (m *Map) Conflicts() []string {
 			}
 			for _, k := range b.Keys() {
 				if prev, ok := owner[k]; ok && prev != name {
-					msg := fmt.Sprintf("key %q is bound to both %q and %q", k, prev, name)
-					if !seen[msg] {
-						seen[msg] = true
-						out = append(out, msg)
+					c := Conflict{Key: k, First: prev, Second: name}
+					if !seen[c] {
+						seen[c] = true
+						out = append(out, c)
 					}
 					continue
 				}

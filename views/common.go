@@ -15,6 +15,7 @@ import (
 
 	"github.com/opsdeck/opsdeck/keymap"
 	"github.com/opsdeck/opsdeck/store"
+	"github.com/opsdeck/opsdeck/sync/socotra"
 	"github.com/opsdeck/opsdeck/sync/veza"
 	"github.com/opsdeck/opsdeck/ui"
 )
@@ -40,6 +41,8 @@ type Common struct {
 	// the profile is not a Veza one. Views that write (restart, push,
 	// automations) go through it and write the result back to the Store.
 	Veza *veza.Client
+	// Socotra is the Socotra client of the current profile.
+	Socotra *socotra.Client // nil when offline or not a Socotra profile
 	// ReadOnly disables every action that would change anything upstream
 	// (--read-only); views say so instead of offering the action.
 	ReadOnly bool
