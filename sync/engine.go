@@ -72,6 +72,7 @@ type Engine struct {
 	now      func() time.Time
 	running  atomic.Bool
 	only     map[string]bool // Options.Sources; nil = all
+	ev       eventsTuning    // system events source (events.go)
 }
 
 // ErrRunning is returned by Run and SyncSource while another sync of the

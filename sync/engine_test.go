@@ -53,6 +53,9 @@ func (e *env) engine(opts Options) *Engine {
 	if opts.PageSize == 0 {
 		opts.PageSize = 50
 	}
+	if opts.Sources == nil {
+		opts.Sources = []string{"jobs", "actions", "tasks"} // the fake serves the LCM lists only
+	}
 	return New(e.st, e.c, opts)
 }
 

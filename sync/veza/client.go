@@ -164,6 +164,10 @@ type call struct {
 	query      url.Values
 	body       []byte
 	idempotent bool
+	// final, when set, may veto a retry of a failed attempt: the route's
+	// own policy (the events export's ResourceExhaused asks for a
+	// one-minute wait, which the caller does, not the backoff).
+	final func(err error, retryAfter time.Duration) bool
 }
 
 // do runs cl with retries and returns the 2xx body. Every error it returns
@@ -173,6 +177,9 @@ func (c *Client) do(ctx context.Context, cl *call) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
 		start := c.now()
 		body, retry, wait, err := c.once(ctx, cl)
+		if retry && cl.final != nil && cl.final(err, wait) {
+			retry = false
+		}
 		if err == nil {
 			c.log.Debug("veza request", "route", cl.name, "method", cl.method, "path", logPath,
 				"attempt", attempt+1, "bytes", len(body), "dur", time.Since(start))

@@ -27,11 +27,31 @@ type Routes struct {
 	GetJob        string // GET, {job_id}
 	PushJobResult string // POST, {job_id}
 
+	// Async exports, §1.5: start is documented [seed 000/001], the status
+	// and download shape is [assumed].
+	ExportTasks   string // POST
+	ExportActions string // POST
+	ExportJobs    string // POST
+	GetExport     string // [assumed] GET, {export_id}; FINISHED carries download_url
+
+	// System events, §1.6 [seed 002].
+	ListEvents   string // GET
+	ExportEvents string // GET, a tail cursor (next_page_token)
+
+	// Access-review Automations, §1.7 [seed 003].
+	Automations         string // GET list, POST create, PUT update
+	Automation          string // GET, DELETE, {id}
+	AttachAutomation    string // POST
+	DetachAutomation    string // POST
+	AttachedAutomations string // GET, {workflow_id}
+
 	// OrderByParam is the query parameter that carries the sort order.
 	OrderByParam string // [assumed] "order_by"
 }
 
 const lcm = "/api/private/lifecycle_management"
+
+const awf = "/api/preview/awf"
 
 // DefaultRoutes returns the routing table of API-CONTRACT.md.
 func DefaultRoutes() Routes {
@@ -47,6 +67,20 @@ func DefaultRoutes() Routes {
 		ListJobs:      lcm + "/action_job_events",
 		GetJob:        lcm + "/action_job_events/{job_id}",
 		PushJobResult: lcm + "/action_job_events/{job_id}:push",
+
+		ExportTasks:   lcm + "/policy_tasks:export",
+		ExportActions: lcm + "/action_events:export",
+		ExportJobs:    lcm + "/action_job_events:export",
+		GetExport:     lcm + "/exports/{export_id}",
+
+		ListEvents:   "/api/preview/events",
+		ExportEvents: "/api/preview/events/export",
+
+		Automations:         awf + "/automations",
+		Automation:          awf + "/automations/{id}",
+		AttachAutomation:    awf + "/automations:attach",
+		DetachAutomation:    awf + "/automations:detach",
+		AttachedAutomations: awf + "/automations:attached/{workflow_id}",
 
 		OrderByParam: "order_by",
 	}
@@ -71,6 +105,17 @@ func (r *Routes) specs() []routeSpec {
 		{"list_jobs", &r.ListJobs, nil},
 		{"get_job", &r.GetJob, []string{"job_id"}},
 		{"push_job_result", &r.PushJobResult, []string{"job_id"}},
+		{"export_tasks", &r.ExportTasks, nil},
+		{"export_actions", &r.ExportActions, nil},
+		{"export_jobs", &r.ExportJobs, nil},
+		{"get_export", &r.GetExport, []string{"export_id"}},
+		{"list_events", &r.ListEvents, nil},
+		{"export_events", &r.ExportEvents, nil},
+		{"automations", &r.Automations, nil},
+		{"automation", &r.Automation, []string{"id"}},
+		{"attach_automation", &r.AttachAutomation, nil},
+		{"detach_automation", &r.DetachAutomation, nil},
+		{"attached_automations", &r.AttachedAutomations, []string{"workflow_id"}},
 	}
 }
 
