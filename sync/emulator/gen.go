@@ -62,6 +62,7 @@ type gen struct {
 	inflight     int     // the last inflight tasks are still in progress
 	nIdentities  int
 	jitterKey    uint64
+	writes       lcmWrites // records written through the API (lcm_write.go)
 }
 
 // plan is the shape of a task that does not depend on where it sits in the

@@ -206,6 +206,7 @@ func (g *gen) matAt(i int, at int64, m *taskMat) {
 			}
 		}
 	}
+	g.writes.apply(i, at, m) // restarts, unblocks and pushed results
 }
 
 // matCache keeps the last few materialised tasks, so walking jobs or

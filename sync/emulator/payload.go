@@ -102,6 +102,9 @@ func (g *gen) payload(m *taskMat, local int) (req, res json.RawMessage) {
 	if res, err = json.Marshal(result); err != nil {
 		panic(err)
 	}
+	if pushed := g.writes.pushedResult(k); pushed != nil {
+		res = pushed
+	}
 	return req, res
 }
 

@@ -309,6 +309,15 @@ var routes = func() []route {
 		{method: get, pattern: lcm + "/action_events/{policy_task}/{action_name}", handle: getAction},
 		{method: get, pattern: lcm + "/action_job_events", handle: listJobs, list: vezaList},
 		{method: get, pattern: lcm + "/action_job_events/{job_id}", handle: getJob},
+		// LCM writes and async exports, §1.2-1.5 (lcm_write.go, lcm_export.go).
+		{method: post, pattern: lcm + "/policy_tasks/{id}:restart", handle: restartTask},
+		{method: post, pattern: lcm + "/policy_tasks:unblock", handle: unblockTasks},
+		{method: post, pattern: lcm + "/action_job_events/{job_id}:push", handle: pushJobResult},
+		{method: post, pattern: lcm + "/policy_tasks:export", handle: exportTasks},
+		{method: post, pattern: lcm + "/action_events:export", handle: exportActions},
+		{method: post, pattern: lcm + "/action_job_events:export", handle: exportJobs},
+		{method: get, pattern: lcm + "/exports/{export_id}", handle: exportStatus},
+		{method: get, pattern: lcm + "/exports/{export_id}/download", handle: downloadExport},
 
 		// Veza system events, §1.6.
 		{method: get, pattern: events, handle: listEvents, list: vezaList},
@@ -346,7 +355,8 @@ var routes = func() []route {
 }()
 
 // match reports whether the escaped path segments fit rt, and the
-// unescaped values of its captures.
+// unescaped values of its captures. A capture may carry a literal suffix
+// ("{id}:restart"), which must end the segment and is not captured.
 func (rt *route) match(segs []string) ([]string, bool) {
 	if len(segs) != len(rt.segs) {
 		return nil, false
@@ -357,6 +367,12 @@ func (rt *route) match(segs []string) ([]string, bool) {
 			v, err := url.PathUnescape(segs[i])
 			if err != nil || v == "" {
 				return nil, false
+			}
+			if _, suffix, _ := strings.Cut(p, "}"); suffix != "" {
+				var ok bool
+				if v, ok = strings.CutSuffix(v, suffix); !ok || v == "" {
+					return nil, false
+				}
 			}
 			args = append(args, v)
 		} else if segs[i] != p {
