@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
-	"strings"
 	"sync"
 
-	"github.com/opsdeck/opsdeck/store/filter"
+	"github.com/opsdeck/opsdeck/internal/automation"
 	"github.com/opsdeck/opsdeck/sync/veza"
 )
 
@@ -177,168 +175,14 @@ func (st *automationStore) add(a *Automation) {
 	}
 }
 
-// Validation.
+// Validation: the rules are internal/automation's, the same ones the
+// editor applies as the user types, so the emulator and the client cannot
+// drift apart.
 
-var (
-	decisionNames  = []string{"UNKNOWN", "NONE", "ACCEPTED", "REJECTED", "FIXED"}
-	signedOffNames = []string{"UNKNOWN_SIGNED_OFF", "NOT_SIGNED_OFF", "SIGNED_OFF"}
-	displayStyles  = []string{"HIGHLIGHT", "SUGGEST_ACCEPT", "SUGGEST_REJECT"}
-	hexColor       = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
-	aliasName      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-)
-
-// mutableSchema is what criteria.mutable_filter may refer to.
-var mutableSchema = &filter.Schema{Entity: "previous results", Fields: []filter.Field{
-	{Name: "previous.decision", Column: "decision", Kind: filter.KindEnum, Ops: []filter.Op{filter.OpEq, filter.OpNe}, Fold: true,
-		Values: []string{"RESULT_DECISION_UNKNOWN", "RESULT_DECISION_NONE", "RESULT_DECISION_ACCEPTED", "RESULT_DECISION_REJECTED", "RESULT_DECISION_FIXED"}},
-	{Name: "previous.notes", Column: "notes", Kind: filter.KindString, Ops: []filter.Op{filter.OpEq, filter.OpNe, filter.OpCo, filter.OpSw, filter.OpEw}},
-	{Name: "previous.signed_off_state", Column: "signed_off_state", Kind: filter.KindEnum, Ops: []filter.Op{filter.OpEq, filter.OpNe}, Fold: true,
-		Values: []string{"UNKNOWN", "NOT_SIGNED_OFF", "SIGNED_OFF"}},
-}}
-
-// automationIn is an automation as a client sends it: enums may be names
-// or numbers.
-type automationIn struct {
-	ID                 string                       `json:"id"`
-	Name               string                       `json:"name"`
-	Description        string                       `json:"description"`
-	Priority           int                          `json:"priority"`
-	AttachmentBehavior AutomationAttachmentBehavior `json:"attachment_behavior"`
-	Criteria           AutomationCriteria           `json:"criteria"`
-	Action             struct {
-		Decision           json.RawMessage `json:"decision"`
-		SignedOffState     json.RawMessage `json:"signed_off_state"`
-		Notes              string          `json:"notes"`
-		ReviewerAssignment json.RawMessage `json:"reviewer_assignment"`
-		DisplayStyle       json.RawMessage `json:"display_style"`
-		DisplayText        string          `json:"display_text"`
-		HighlightColor     string          `json:"highlight_color"`
-	} `json:"action"`
-}
-
-// enumValue reads an enum given as a name (with an optional prefix) or a
-// number; 0 and absent mean unset ("").
-func enumValue(raw json.RawMessage, names []string, prefix string, numbers bool, aliases map[string]int) (string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", nil
-	}
-	var n int
-	if err := json.Unmarshal(raw, &n); err == nil {
-		switch {
-		case n == 0:
-			return "", nil
-		case !numbers:
-			return "", fmt.Errorf("numeric values are not published; use one of %s", strings.Join(names, ", "))
-		case n < 0 || n >= len(names):
-			return "", fmt.Errorf("%d is not a valid value (0-%d or one of %s)", n, len(names)-1, strings.Join(names, ", "))
-		}
-		return names[n], nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fmt.Errorf("must be a name or a number, got %s", raw)
-	}
-	up := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(s)), prefix)
-	if k, ok := aliases[up]; ok {
-		up = names[k]
-	}
-	k := slices.Index(names, up)
-	if k < 0 {
-		return "", fmt.Errorf("%q is not one of %s", s, strings.Join(names, ", "))
-	}
-	if k == 0 {
-		return "", nil
-	}
-	return names[k], nil
-}
-
-// validate checks an incoming automation and returns its canonical form.
-func validateAutomation(in *automationIn) (Automation, []veza.FieldViolation) {
-	var fv []veza.FieldViolation
-	bad := func(field, format string, args ...any) {
-		fv = append(fv, veza.FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
-	}
-	a := Automation{ID: in.ID, Name: strings.TrimSpace(in.Name), Description: in.Description, Priority: in.Priority,
-		AttachmentBehavior: in.AttachmentBehavior, Criteria: in.Criteria}
-	if a.Name == "" {
-		bad("name", "name is required")
-	} else if len(a.Name) > 256 {
-		bad("name", "name is longer than 256 bytes")
-	}
-	if err := checkCriteriaFilter(in.Criteria.Filter); err != nil {
-		bad("criteria.filter", "%v", err)
-	}
-	if _, err := filter.ParseFor(in.Criteria.MutableFilter, mutableSchema); err != nil {
-		bad("criteria.mutable_filter", "%v (previous.decision, previous.notes and previous.signed_off_state only)", err)
-	}
-	act := &in.Action
-	var err error
-	if a.Action.Decision, err = enumValue(act.Decision, decisionNames, "RESULT_DECISION_", true, nil); err != nil {
-		bad("action.decision", "decision: %v", err)
-	}
-	if a.Action.SignedOffState, err = enumValue(act.SignedOffState, signedOffNames, "", true, map[string]int{"UNKNOWN": 0}); err != nil {
-		bad("action.signed_off_state", "signed_off_state: %v", err)
-	}
-	if a.Action.DisplayStyle, err = enumValue(act.DisplayStyle, append([]string{"UNSPECIFIED"}, displayStyles...), "DISPLAY_STYLE_", false, nil); err != nil {
-		bad("action.display_style", "display_style: %v", err)
-	}
-	a.Action.Notes, a.Action.DisplayText, a.Action.HighlightColor = act.Notes, act.DisplayText, act.HighlightColor
-	if ra := bytes.TrimSpace(act.ReviewerAssignment); len(ra) > 0 && string(ra) != "null" {
-		bad("action.reviewer_assignment", "reviewer assignment is not supported by the preview API")
-	}
-	modification := a.Action.Decision != "" || a.Action.SignedOffState != "" || a.Action.Notes != ""
-	display := a.Action.DisplayStyle != ""
-	switch {
-	case modification && display:
-		bad("action.display_style", "a display action (display_style) cannot also set decision, signed_off_state, notes or reviewer_assignment")
-	case !modification && !display && len(fv) == 0:
-		bad("action", "set a modification (decision, signed_off_state, notes) or a display action (display_style)")
-	}
-	if !display && a.Action.DisplayText != "" {
-		bad("action.display_text", "display_text needs a display_style")
-	}
-	if c := a.Action.HighlightColor; c != "" {
-		if !hexColor.MatchString(c) {
-			bad("action.highlight_color", "highlight_color must be a 6-digit hex color #RRGGBB, got %q", c)
-		} else if a.Action.DisplayStyle != "HIGHLIGHT" {
-			bad("action.highlight_color", "highlight_color only applies to display_style HIGHLIGHT")
-		}
-	}
-	return a, fv
-}
-
-// checkCriteriaFilter parses a criteria filter and checks that it only
-// names source.*, destination.* or joined-node aliases (idp.*).
-func checkCriteriaFilter(src string) error {
-	n, err := filter.Parse(src)
-	if err != nil {
-		return err
-	}
-	var walk func(n filter.Node) error
-	walk = func(n filter.Node) error {
-		switch n := n.(type) {
-		case *filter.Logical:
-			if err := walk(n.Left); err != nil {
-				return err
-			}
-			return walk(n.Right)
-		case *filter.Not:
-			return walk(n.X)
-		case *filter.Compare:
-			prefix, attr, ok := strings.Cut(n.Attr, ".")
-			switch p := strings.ToLower(prefix); {
-			case !ok || attr == "" || !aliasName.MatchString(prefix):
-				return fmt.Errorf("col %d: %q must be source.<attribute>, destination.<attribute> or <alias>.<attribute>", n.Pos+1, n.Attr)
-			case p == "previous":
-				return fmt.Errorf("col %d: %q: previous.* belongs in criteria.mutable_filter", n.Pos+1, n.Attr)
-			case p == "joined_nodes":
-				return fmt.Errorf("col %d: %q: refer to a joined node by its alias (e.g. idp.%s), not joined_nodes.<alias>", n.Pos+1, n.Attr, attr)
-			}
-		}
-		return nil
-	}
-	return walk(n)
+// validateAutomation checks an incoming automation and returns its
+// canonical form (enum names, trimmed name).
+func validateAutomation(in *Automation) (Automation, []veza.FieldViolation) {
+	return automation.Normalize(*in)
 }
 
 // Handlers.
@@ -400,7 +244,7 @@ func getAutomation(s *Server, w http.ResponseWriter, r *http.Request, args []str
 }
 
 func createAutomation(s *Server, w http.ResponseWriter, r *http.Request, _ []string) {
-	var in automationIn
+	var in Automation
 	if err := decodeBody(r, &in); err != nil {
 		s.badRequest(w, r, "body", err.Error())
 		return
@@ -420,7 +264,7 @@ func createAutomation(s *Server, w http.ResponseWriter, r *http.Request, _ []str
 
 func updateAutomation(s *Server, w http.ResponseWriter, r *http.Request, _ []string) {
 	var body struct {
-		Value automationIn `json:"value"`
+		Value Automation `json:"value"`
 	}
 	if err := decodeBody(r, &body); err != nil {
 		s.badRequest(w, r, "body", err.Error())

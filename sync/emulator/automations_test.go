@@ -70,7 +70,7 @@ func TestAutomationsSeeded(t *testing.T) {
 	// Every seeded automation is valid by the server's own rules.
 	for _, a := range list {
 		raw, _ := json.Marshal(a)
-		var in automationIn
+		var in Automation
 		if err := json.Unmarshal(raw, &in); err != nil {
 			t.Fatal(err)
 		}
@@ -194,8 +194,10 @@ func TestAutomationValidation(t *testing.T) {
 		field string
 	}{
 		{"no name", with("name", ""), "name"},
-		{"display and decision", with("action.decision", "ACCEPTED"), "action.display_style"},
-		{"display and notes", with("action.notes", "n"), "action.display_style"},
+		{"display and decision", with("action.decision", "ACCEPTED"), "action.decision"},
+		{"display and notes", with("action.notes", "n"), "action.notes"},
+		{"display and signed off", with("action.signed_off_state", 2), "action.signed_off_state"},
+		{"decision not a name or number", with("action.decision", true), "body"},
 		{"colour without highlight", with("action", map[string]any{"display_style": "SUGGEST_REJECT", "highlight_color": "#FF0000"}), "action.highlight_color"},
 		{"colour without display", with("action", map[string]any{"decision": 2, "highlight_color": "#FF0000"}), "action.highlight_color"},
 		{"short colour", with("action.highlight_color", "#FFF"), "action.highlight_color"},

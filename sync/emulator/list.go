@@ -54,7 +54,7 @@ func apiSchema(s *filter.Schema, localOnly ...string) *filter.Schema {
 
 var taskKind = &listKind[veza.Task]{
 	ent:     entTasks,
-	schema:  apiSchema(filter.Tasks, "id", "error_message"),
+	schema:  apiSchema(filter.Tasks, "id", "error_message", "error_signature", "acked"),
 	orderBy: []string{"t_created_at", "started_at", "completed_at"},
 	count:   func(v *view) int { return v.nTasks },
 	taskOf:  func(g *gen, i int) int { return i },
@@ -85,7 +85,7 @@ var actionKind = &listKind[veza.Action]{
 
 var jobKind = &listKind[veza.Job]{
 	ent:     entJobs,
-	schema:  apiSchema(filter.Jobs, "error_message"),
+	schema:  apiSchema(filter.Jobs, "error_message", "error_signature", "acked"),
 	orderBy: []string{"created_at", "started_at", "completed_at"},
 	count:   func(v *view) int { return v.nJobs },
 	taskOf:  (*gen).taskOfJob,
