@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,8 +24,11 @@ func startTmux(t *testing.T, w, h int, command string) *tmuxSession {
 		t.Skip("tmux not installed (CI installs it)")
 	}
 	s := &tmuxSession{t: t, socket: filepath.Join(t.TempDir(), "tmux.sock"), name: "opsdeck"}
+	// Never the user's config or caches: empty XDG directories unless the
+	// command sets its own (a later env assignment wins).
+	xdg := "XDG_CONFIG_HOME=" + t.TempDir() + " XDG_DATA_HOME=" + t.TempDir() + " "
 	out, err := exec.Command("tmux", "-S", s.socket, "new-session", "-d", "-s", s.name,
-		"-x", itoa(w), "-y", itoa(h), "env TERM=xterm-256color "+command+"; sleep 30").CombinedOutput()
+		"-x", itoa(w), "-y", itoa(h), "env TERM=xterm-256color "+xdg+command+"; sleep 30").CombinedOutput()
 	if err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
@@ -44,6 +48,13 @@ func (s *tmuxSession) keys(keys ...string) {
 
 func (s *tmuxSession) capture() string {
 	out, _ := exec.Command("tmux", "-S", s.socket, "capture-pane", "-p", "-t", s.name).Output()
+	return string(out)
+}
+
+// captureEscapes is the pane with its colours and attributes as SGR
+// escape sequences.
+func (s *tmuxSession) captureEscapes() string {
+	out, _ := exec.Command("tmux", "-S", s.socket, "capture-pane", "-p", "-e", "-t", s.name).Output()
 	return string(out)
 }
 
@@ -68,6 +79,19 @@ func (s *tmuxSession) waitFor(timeout time.Duration, want ...string) string {
 	}
 	s.t.Fatalf("timed out waiting for %q; screen:\n%s", want, screen)
 	return ""
+}
+
+// waitGone polls the pane until text is no longer on screen.
+func (s *tmuxSession) waitGone(timeout time.Duration, text string) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if !strings.Contains(s.capture(), text) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("timed out waiting for %q to go; screen:\n%s", text, s.capture())
 }
 
 func buildBinary(t *testing.T) string {
@@ -109,10 +133,14 @@ func TestE2EDemoOpenJobPayload(t *testing.T) {
 
 	// Esc back to the list, then quit: the pane must show the shell's
 	// sentinel, i.e. the program exited and restored the terminal.
+	// The breadcrumb shows "Jobs (ERRORED)" in the detail view too: wait
+	// until the tree is gone, or q would follow esc within one read and
+	// arrive as alt+q.
 	s.keys("Escape")
+	s.waitGone(10*time.Second, "input_entities")
 	s.waitFor(10*time.Second, "Jobs (ERRORED)")
 	s.keys("q")
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // generous: CI machines are shared
 	for time.Now().Before(deadline) {
 		if !strings.Contains(s.capture(), "Jobs (ERRORED)") {
 			return
@@ -200,4 +228,41 @@ func TestE2EOfflineCacheSaysOffline(t *testing.T) {
 			t.Fatalf("token found in %s", f)
 		}
 	}
+}
+
+// TestE2EConfigKeysAndNoColor: a config file remaps keys (a conflict is
+// reported with its file:line as the TUI starts, the remap works) and
+// NO_COLOR leaves no colour on screen while the selection stays visible
+// in reverse video.
+func TestE2EConfigKeysAndNoColor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short")
+	}
+	bin := buildBinary(t)
+	emu, url := emuServer(t, 300, nil)
+	cache := filepath.Join(t.TempDir(), "c.db")
+	if code, _, stderr := runMain(t, map[string]string{"VEZA_URL": url, "VEZA_TOKEN": emuToken}, "sync", "--cache", cache, "--sources", "jobs"); code != 0 {
+		t.Fatalf("sync: %s", stderr)
+	}
+	_, _, jobs := emu.Counts()
+	cfgDir := writeConfig(t, "theme: light\nkeys:\n  down: [j, down, ctrl+n]\n  bottom: [G, j]\n")
+	s := startTmux(t, 120, 30, "env NO_COLOR=1 XDG_CONFIG_HOME="+cfgDir+" "+bin+" --offline --cache "+cache)
+	s.waitFor(20*time.Second, "config.yaml:4: keys: key \"j\" is bound to both \"down\" and \"bottom\"")
+	s.waitFor(10*time.Second, "row 1 of "+thousands(jobs))
+	s.keys("C-n")
+	s.waitFor(10*time.Second, "row 2 of "+thousands(jobs))
+
+	screen := s.captureEscapes()
+	if !strings.Contains(screen, "\x1b[7m") {
+		t.Fatalf("no reverse video for the selection under NO_COLOR:\n%q", screen)
+	}
+	for _, m := range regexp.MustCompile("\x1b\\[([0-9;]*)m").FindAllStringSubmatch(screen, -1) {
+		for _, p := range strings.Split(m[1], ";") {
+			// 39 and 49 are "default colour": the terminal's own resets.
+			if n, _ := strconv.Atoi(p); n != 39 && n != 49 && (n >= 30 && n <= 49 || n >= 90 && n <= 107) {
+				t.Fatalf("colour (SGR %s) on screen under NO_COLOR:\n%q", m[1], screen)
+			}
+		}
+	}
+	s.keys("q")
 }

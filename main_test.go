@@ -8,8 +8,12 @@ import (
 	"testing"
 )
 
+// runMain runs the program in-process. The config and data directories are
+// temporary unless env names them: no test reads the user's config.
 func runMain(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
@@ -34,6 +38,7 @@ func TestCorruptCacheIsRefusedUntouched(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing", "x.db")
 	cases := []struct {
 		env  map[string]string
 		args []string
@@ -41,8 +46,15 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{nil, []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
-		{map[string]string{"VEZA_URL": "https://x.example", "VEZA_TOKEN": ""}, []string{"--cache", "/nonexistent/x.db"}, 2, "VEZA_TOKEN is empty"},
-		{map[string]string{"VEZA_URL": ""}, []string{"sync", "--cache", "/nonexistent/x.db"}, 2, "sync needs VEZA_URL and VEZA_TOKEN"},
+		{map[string]string{"VEZA_URL": "https://x.example", "VEZA_TOKEN": ""}, []string{"--cache", missing}, 1, "$VEZA_TOKEN is empty or unset"},
+		{map[string]string{"VEZA_URL": "http://x.example", "VEZA_TOKEN": "t"}, []string{"--cache", missing}, 2, "refusing plain http:// to x.example"},
+		{map[string]string{"VEZA_URL": ""}, []string{"sync", "--cache", missing}, 2, "sync needs a profile: set VEZA_URL and VEZA_TOKEN"},
+		{map[string]string{"VEZA_URL": "https://x.example", "VEZA_TOKEN": "t"}, []string{"sync", "--sources", "jobs,bogus", "--cache", missing}, 2, `--sources: "bogus" is not a source of a veza profile`},
+		{nil, []string{"--profile", "nope", "sync"}, 2, `unknown profile "nope"`},
+		{nil, []string{"--theme", "pink"}, 2, `--theme "pink"`},
+		{nil, []string{"prune", "--cache", missing}, 2, "prune needs --older-than"},
+		{nil, []string{"prune", "--older-than", "-3d", "--cache", missing}, 2, "must be positive"},
+		{nil, []string{"prune", "--older-than", "ninety", "--cache", missing}, 2, `"ninety": want a number of days`},
 		{nil, []string{"emulator", "--now", "yesterday"}, 2, "--now"},
 		{nil, []string{"emulator", "--faults", "418=0.5"}, 2, "--faults"},
 		{nil, []string{"--bogus-flag"}, 2, "flag provided but not defined"},

@@ -60,6 +60,11 @@ type Query struct {
 	// jobs and started_at for tasks and actions, the orders the indexes serve.
 	Sort string
 	Desc bool
+	// Text, when not empty, keeps the rows containing it (any letter case)
+	// in one of the entity's text columns (see textSearch): for jobs the
+	// identity, action, workflow and error message, through the trigram
+	// index when it is 3 characters or longer.
+	Text string
 }
 
 // Key is the position of a row in a Query's order: its sort value and, to
@@ -105,6 +110,10 @@ func (e *entity) sortField(q Query) (filter.Field, error) {
 	if !ok {
 		return f, fmt.Errorf("cannot sort %s by %q: not one of its fields (%s)", e.table, name, strings.Join(e.schema.Names(), " "))
 	}
+	if !isColumnName(f.Column) {
+		// A computed field (acked) has no row value to make a Key of.
+		return f, fmt.Errorf("cannot sort %s by %q: it is computed, not stored", e.table, name)
+	}
 	return f, nil
 }
 
@@ -112,6 +121,11 @@ func (e *entity) sortField(q Query) (filter.Field, error) {
 // payloads). Rows come back in scan order: q's order, or its reverse when
 // backward (the caller re-reverses).
 func (e *entity) pageSQL(q Query, after *Key, backward bool, limit int) (string, []any, error) {
+	return e.pageSQLText(q, after, backward, limit, textIndexed)
+}
+
+// pageSQLText is pageSQL with the way Query.Text is matched (textPlan).
+func (e *entity) pageSQLText(q Query, after *Key, backward bool, limit int, how textHow) (string, []any, error) {
 	f, err := e.sortField(q)
 	if err != nil {
 		return "", nil, err
@@ -132,6 +146,14 @@ func (e *entity) pageSQL(q Query, after *Key, backward bool, limit int) (string,
 	var conds []string
 	if where != "" {
 		conds = append(conds, "("+where+")")
+	}
+	if q.Text != "" {
+		tc, targs, err := textCondHow(e, q.Text, how)
+		if err != nil {
+			return "", nil, err
+		}
+		conds = append(conds, tc)
+		args = append(args, targs...)
 	}
 	if after != nil {
 		// A row value comparison lets SQLite seek the (col[, rowid]) index
@@ -160,7 +182,14 @@ func page[T any](ctx context.Context, s *Store, e *entity, q Query, after *Key, 
 	if limit <= 0 {
 		return nil, nil
 	}
-	query, args, err := e.pageSQL(q, after, backward, limit)
+	how := textIndexed
+	if q.Text != "" {
+		var err error
+		if how, err = s.textPlan(ctx, e, q.Text); err != nil {
+			return nil, err
+		}
+	}
+	query, args, err := e.pageSQLText(q, after, backward, limit, how)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,9 @@ type TaskRow struct {
 	TUpdatedAt                int64
 	// ErrorMessage is the first of Messages; the store derives it when empty.
 	ErrorMessage string
+	// ErrorSignature is ErrorMessage normalised (internal/signature); the
+	// store computes it on write (a value given to a write is ignored).
+	ErrorSignature string
 	// Raw is the task object as received. Only detail reads fill it.
 	Raw      []byte
 	SyncedAt int64 // when the row last changed in the cache; set by writes
@@ -89,6 +92,9 @@ type JobRow struct {
 	// ErrorMessage is the first of Result's error_messages; the store derives
 	// it from Result when empty.
 	ErrorMessage string
+	// ErrorSignature is ErrorMessage normalised (internal/signature); the
+	// store computes it on write (a value given to a write is ignored).
+	ErrorSignature string
 	// Request and Result are nil when the job was listed without details. A
 	// write with nil payloads keeps whatever payloads the cache already has.
 	Request []byte
@@ -110,7 +116,7 @@ var taskCols = []string{
 	"previous_task_id", "scheduled_at", "started_at", "completed_at", "any_changes",
 	"high_priority", "priority", "reason", "manually_triggered", "manually_triggered_by",
 	"runtime_change_limit_reached", "disregard_change_limit", "messages", "t_created_at",
-	"t_updated_at", "error_message", "synced_at",
+	"t_updated_at", "error_message", "error_signature", "synced_at",
 	"raw",
 }
 
@@ -124,20 +130,20 @@ func (r *TaskRow) ptrs(messages *string) []any {
 		&r.PreviousTaskID, &r.ScheduledAt, &r.StartedAt, &r.CompletedAt, &r.AnyChanges,
 		&r.HighPriority, &r.Priority, &r.Reason, &r.ManuallyTriggered, &r.ManuallyTriggeredBy,
 		&r.RuntimeChangeLimitReached, &r.DisregardChangeLimit, messages, &r.TCreatedAt,
-		&r.TUpdatedAt, &r.ErrorMessage, &r.SyncedAt,
+		&r.TUpdatedAt, &r.ErrorMessage, &r.ErrorSignature, &r.SyncedAt,
 		&r.Raw,
 	}
 }
 
 // args are the values for taskCols[1:].
-func (r *TaskRow) args(syncedAt int64, messages, errorMessage string) []any {
+func (r *TaskRow) args(syncedAt int64, messages, errorMessage, errorSignature string) []any {
 	return []any{
 		r.ID, r.PolicyID, r.PolicyVersionNumber, r.Workflow, r.EntityType, r.EntityID,
 		r.IdentityID, r.IdentityName, r.IdentityStatus, r.State, b2i(r.DryRun), r.ExtractionEvent,
 		r.PreviousTaskID, r.ScheduledAt, r.StartedAt, r.CompletedAt, b2i(r.AnyChanges),
 		b2i(r.HighPriority), r.Priority, r.Reason, b2i(r.ManuallyTriggered), r.ManuallyTriggeredBy,
 		b2i(r.RuntimeChangeLimitReached), b2i(r.DisregardChangeLimit), messages, r.TCreatedAt,
-		r.TUpdatedAt, errorMessage, syncedAt,
+		r.TUpdatedAt, errorMessage, errorSignature, syncedAt,
 		textOrDefault(r.Raw, "{}"),
 	}
 }
@@ -173,7 +179,7 @@ var jobCols = []string{
 	"rowid", "job_id", "state", "policy_task", "action_name", "action_type", "policy_id",
 	"workflow_name", "identity_id", "identity_name", "event_source", "event_source_id",
 	"extraction_event", "extraction_event_type", "started_at", "completed_at", "created_at",
-	"any_changes", "events_created", "error_message", "synced_at",
+	"any_changes", "events_created", "error_message", "error_signature", "synced_at",
 	"request", "result", "raw",
 }
 
@@ -184,18 +190,19 @@ func (r *JobRow) ptrs() []any {
 		&r.RowID, &r.JobID, &r.State, &r.PolicyTask, &r.ActionName, &r.ActionType, &r.PolicyID,
 		&r.WorkflowName, &r.IdentityID, &r.IdentityName, &r.EventSource, &r.EventSourceID,
 		&r.ExtractionEvent, &r.ExtractionEventType, &r.StartedAt, &r.CompletedAt, &r.CreatedAt,
-		&r.AnyChanges, &r.EventsCreated, &r.ErrorMessage, &r.SyncedAt,
+		&r.AnyChanges, &r.EventsCreated, &r.ErrorMessage, &r.ErrorSignature, &r.SyncedAt,
 		&r.Request, &r.Result, &r.Raw,
 	}
 }
 
-// args takes the derived error message and the split payloads (splitJobRaw).
-func (r *JobRow) args(syncedAt int64, errorMessage string, request, result, raw any) []any {
+// args takes the derived error message and signature and the split
+// payloads (splitJobRaw).
+func (r *JobRow) args(syncedAt int64, errorMessage, errorSignature string, request, result, raw any) []any {
 	return []any{
 		r.JobID, r.State, r.PolicyTask, r.ActionName, r.ActionType, r.PolicyID,
 		r.WorkflowName, r.IdentityID, r.IdentityName, r.EventSource, r.EventSourceID,
 		r.ExtractionEvent, r.ExtractionEventType, r.StartedAt, r.CompletedAt, r.CreatedAt,
-		b2i(r.AnyChanges), r.EventsCreated, errorMessage, syncedAt,
+		b2i(r.AnyChanges), r.EventsCreated, errorMessage, errorSignature, syncedAt,
 		request, result, raw,
 	}
 }
@@ -243,6 +250,8 @@ func (r *JobRow) Field(name string) (any, bool) {
 		return r.EventsCreated, true
 	case "error_message":
 		return r.ErrorMessage, true
+	case "error_signature":
+		return r.ErrorSignature, true
 	case "synced_at":
 		return r.SyncedAt, true
 	}
@@ -306,6 +315,8 @@ func (r *TaskRow) Field(name string) (any, bool) {
 		return r.TUpdatedAt, true
 	case "error_message":
 		return r.ErrorMessage, true
+	case "error_signature":
+		return r.ErrorSignature, true
 	case "synced_at":
 		return r.SyncedAt, true
 	}

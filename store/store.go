@@ -69,6 +69,8 @@ type Store struct {
 	readOnly bool
 	ckpt     *checkpointer // nil when read-only
 
+	text textIndexState // the free-text index's backlog (store/triage.go)
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -180,6 +182,10 @@ func Open(path string) (*Store, error) {
 				return nil, fmt.Errorf("open %s: prepare: %w", path, err)
 			}
 		}
+	}
+	if err := s.openTriage(ctx); err != nil { // store/triage.go
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return s, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"github.com/opsdeck/opsdeck/internal/jsonscan"
+	"github.com/opsdeck/opsdeck/internal/signature"
 
 	"bytes"
 	"context"
@@ -67,9 +68,10 @@ var (
 	// A list without details carries no payloads: keep the stored ones, and
 	// the error message derived from them.
 	jobUpsertSQL = upsertSQL("jobs", jobCols[1:], "job_id", map[string]string{
-		"request":       "coalesce(excluded.request, request)",
-		"result":        "coalesce(excluded.result, result)",
-		"error_message": "CASE WHEN excluded.result IS NULL AND excluded.error_message = '' THEN error_message ELSE excluded.error_message END",
+		"request":         "coalesce(excluded.request, request)",
+		"result":          "coalesce(excluded.result, result)",
+		"error_message":   "CASE WHEN excluded.result IS NULL AND excluded.error_message = '' THEN error_message ELSE excluded.error_message END",
+		"error_signature": "CASE WHEN excluded.result IS NULL AND excluded.error_message = '' THEN error_signature ELSE excluded.error_signature END",
 	})
 	taskUpsertSQL   = upsertSQL("tasks", taskCols[1:], "id", nil)
 	actionUpsertSQL = upsertSQL("actions", actionCols[1:], "policy_task, action_name", nil)
@@ -119,7 +121,12 @@ func opKey(k any) string {
 // cheapest batch is about 1,000 rows: each transaction rewrites every index
 // page it touches, and job ids are random.
 func (s *Store) WriteJobs(ctx context.Context, rows []JobRow, cur *Cursor) (WriteStats, error) {
-	return s.write(ctx, jobsWrite, len(rows), func(i int, now int64) (op, error) {
+	if err := s.prepareJobText(ctx); err != nil {
+		return WriteStats{}, err
+	}
+	texts := make([]jobText, len(rows)) // what the free-text index needs, filled by prep
+	var queued int64
+	st, err := s.writeWith(ctx, jobsWrite, len(rows), func(i int, now int64) (op, error) {
 		r := &rows[i]
 		if r.JobID == "" {
 			return op{}, fmt.Errorf("job %d: empty job_id", i)
@@ -135,12 +142,30 @@ func (s *Store) WriteJobs(ctx context.Context, rows []JobRow, cur *Cursor) (Writ
 		if msg == "" && res != nil {
 			msg = firstErrorMessage(res)
 		}
+		texts[i] = jobText{msg: msg, hasResult: res != nil}
 		return op{
 			key:   r.JobID,
 			state: r.State,
-			args:  r.args(now, msg, nullableText(req), nullableText(res), textOrDefault(raw, "{}")),
+			args:  r.args(now, msg, errorSignature(msg), nullableText(req), nullableText(res), textOrDefault(raw, "{}")),
 		}, nil
-	}, cur)
+	}, cur, func(tx *sql.Tx, upsert func() (WriteStats, error)) (WriteStats, error) {
+		st, n, err := s.indexJobText(ctx, tx, rows, texts, upsert)
+		queued = n
+		return st, err
+	})
+	if err != nil {
+		return st, err
+	}
+	// The rows are stored; indexing the backlog is a separate transaction.
+	return st, s.textBacklogGrew(ctx, queued)
+}
+
+// errorSignature is the grouping key of an error message ("" for none).
+func errorSignature(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return signature.Normalize(msg)
 }
 
 // WriteTasks: see WriteJobs.
@@ -162,7 +187,7 @@ func (s *Store) WriteTasks(ctx context.Context, rows []TaskRow, cur *Cursor) (Wr
 		if msg == "" && len(r.Messages) > 0 {
 			msg = r.Messages[0]
 		}
-		return op{key: r.ID, state: r.State, args: r.args(now, msgs, msg)}, nil
+		return op{key: r.ID, state: r.State, args: r.args(now, msgs, msg, errorSignature(msg))}, nil
 	}, cur)
 }
 
@@ -178,13 +203,27 @@ func (s *Store) WriteActions(ctx context.Context, rows []ActionRow, cur *Cursor)
 }
 
 func (s *Store) write(ctx context.Context, spec writeSpec, n int, prep func(i int, now int64) (op, error), cur *Cursor) (WriteStats, error) {
+	return s.writeWith(ctx, spec, n, prep, cur, nil)
+}
+
+// writeWith is write with a hook: around, when non-nil, runs the upsert
+// (by calling upsert) inside the transaction, so it can read what the rows
+// were before and write derived data after (the jobs' free-text index).
+func (s *Store) writeWith(ctx context.Context, spec writeSpec, n int, prep func(i int, now int64) (op, error), cur *Cursor,
+	around func(tx *sql.Tx, upsert func() (WriteStats, error)) (WriteStats, error)) (WriteStats, error) {
 	if s.readOnly {
 		return WriteStats{}, ErrReadOnly
 	}
 	var st WriteStats
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		upsert := func() (WriteStats, error) { return s.upsertAll(ctx, tx, spec, n, prep) }
 		var err error
-		if st, err = s.upsertAll(ctx, tx, spec, n, prep); err != nil {
+		if around != nil {
+			st, err = around(tx, upsert)
+		} else {
+			st, err = upsert()
+		}
+		if err != nil {
 			return err
 		}
 		if cur != nil {

@@ -38,9 +38,12 @@ type View interface {
 
 // Messages views send to the shell (return them from a tea.Cmd).
 type (
-	PushMsg  struct{ View View }
-	PopMsg   struct{}
-	FlashMsg struct {
+	PushMsg struct{ View View }
+	// ReplaceMsg pops the top view and pushes View in one step (a form
+	// that hands over to its confirmation: two messages could be reordered).
+	ReplaceMsg struct{ View View }
+	PopMsg     struct{}
+	FlashMsg   struct {
 		Text  string
 		Level FlashLevel
 	}
@@ -52,6 +55,9 @@ type (
 		// ago", "offline: no source configured".
 		State   string
 		Syncing bool
+		// Error marks State as a failure the user must act on (a refused
+		// token, a missing permission): drawn like an error, not a warning.
+		Error bool
 	}
 	// RevealedMsg is sent to a view when the view above it is popped.
 	RevealedMsg struct{}
@@ -72,6 +78,9 @@ func Flash(level FlashLevel, format string, args ...any) tea.Cmd {
 	return func() tea.Msg { return msg }
 }
 
+// Replace returns a command that replaces the top view with v.
+func Replace(v View) tea.Cmd { return func() tea.Msg { return ReplaceMsg{View: v} } }
+
 // Push returns a command that pushes v on the stack.
 func Push(v View) tea.Cmd { return func() tea.Msg { return PushMsg{View: v} } }
 
@@ -82,6 +91,9 @@ type Command struct {
 	Run  func(args string) (View, error)
 	// Complete offers candidates for the arguments (may be nil).
 	Complete func(args string) []string
+	// Action, when set, is run instead of Run: a command that does
+	// something other than open a view (switch profile, quit…).
+	Action func(args string) tea.Cmd
 }
 
 // App is the root bubbletea model.
@@ -167,6 +179,15 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, v.Init()
 	case PopMsg:
 		return a, a.pop()
+	case ReplaceMsg:
+		if len(a.stack) > 1 {
+			a.stack = a.stack[:len(a.stack)-1]
+		}
+		w, h := a.bodySize()
+		v := msg.View.SetSize(w, h)
+		a.stack = append(a.stack, v)
+		a.help = false
+		return a, v.Init()
 	case FlashMsg:
 		a.flash = msg
 		a.flashSeq++
@@ -192,6 +213,18 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return a, tea.Batch(spin, a.broadcast(msg))
 	case tea.KeyMsg:
 		return a, a.handleKey(msg)
+	case tea.MouseMsg:
+		// Only with --mouse: the wheel scrolls like the arrow keys.
+		if a.cmdline.Active() || a.help || msg.Action != tea.MouseActionPress {
+			return a, nil
+		}
+		switch msg.Button {
+		case tea.MouseButtonWheelUp:
+			return a, a.handleKey(tea.KeyMsg{Type: tea.KeyUp})
+		case tea.MouseButtonWheelDown:
+			return a, a.handleKey(tea.KeyMsg{Type: tea.KeyDown})
+		}
+		return a, nil
 	}
 	// Everything else (async replies) goes to every view on the stack:
 	// replies carry the id of the view that asked, others ignore them.
@@ -322,6 +355,9 @@ func (a *App) runCommand(line string) tea.Cmd {
 	if err != nil {
 		return Flash(FlashError, "%s", err)
 	}
+	if c.Action != nil {
+		return c.Action(args)
+	}
 	if c.Run == nil {
 		return nil
 	}
@@ -374,7 +410,9 @@ func (a *App) headerLine() string {
 	if a.src.Syncing {
 		state = spinFrames[a.spinner%len(spinFrames)] + " " + state
 	}
-	if !a.src.Online && a.src.State != "" {
+	if a.src.Error && a.src.State != "" {
+		state = t.FlashErr.Render("● " + state)
+	} else if !a.src.Online && a.src.State != "" {
 		state = t.FlashWarn.Render("● " + state)
 	} else if state != "" {
 		state = t.HeaderDim.Render(state)

@@ -1,8 +1,6 @@
 package views
 
 import (
-	"strings"
-
 	"github.com/opsdeck/opsdeck/store/filter"
 	"github.com/opsdeck/opsdeck/ui"
 )
@@ -36,12 +34,8 @@ func lcmCommands(c *Common) []ui.Command {
 		{Name: "tasks", Help: "workflow tasks [SCIM filter]", Run: tasks, Complete: filterCompleter(filter.Tasks)},
 		{Name: "actions", Help: "workflow actions [SCIM filter]", Run: actions, Complete: filterCompleter(filter.Actions)},
 		{Name: "jobs", Help: "integration jobs [SCIM filter]", Run: jobs, Complete: filterCompleter(filter.Jobs)},
-		{Name: "errors", Help: "ERRORED integration jobs", Run: func(args string) (ui.View, error) {
-			f := `state eq "ERRORED"`
-			if a := strings.TrimSpace(args); a != "" {
-				f += " and (" + a + ")"
-			}
-			return jobs(f)
-		}, Complete: filterCompleter(filter.Jobs)},
+		{Name: "errors", Help: "ERRORED jobs grouped by error signature [tasks] [SCIM filter]", Run: func(args string) (ui.View, error) {
+			return NewErrors(c, args) // views/errors.go
+		}, Complete: errorsCompleter},
 	}
 }

@@ -114,7 +114,7 @@ func parseListFilter(text string, schema *filter.Schema) (filter.Node, error) {
 		return nil, err
 	}
 	var fields []string
-	for _, f := range []string{"identity_name", "action_name", "workflow_name", "workflow", "error_message", "job_id"} {
+	for _, f := range []string{"identity_name", "action_name", "workflow_name", "workflow", "error_message", "job_id", "name", "description", "message"} {
 		if _, ok := schema.Field(f); ok {
 			fields = append(fields, fmt.Sprintf("%s co %q", f, text))
 		}

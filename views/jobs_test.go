@@ -200,8 +200,8 @@ func TestCommandLine(t *testing.T) {
 	h.typeText("err")
 	h.key("tab", "enter")
 	frame := h.view()
-	if !strings.Contains(frame, "Jobs (ERRORED)") || !strings.Contains(frame, "of 11") {
-		t.Fatalf(":errors did not open ERRORED jobs:\n%s", frame)
+	if !strings.Contains(frame, "Errors") || !strings.Contains(frame, "11 ERRORED jobs in 2 groups") {
+		t.Fatalf(":errors did not open the ERRORED jobs' groups:\n%s", frame)
 	}
 	h.key(":")
 	h.typeText("nosuch")

@@ -133,7 +133,7 @@ func (v *PushForm) confirm() tea.Cmd {
 	desc := fmt.Sprintf("%s · %s · %s\nany_changes=%v any_created=%v, %d output entit%s.\nThe tenant %s records it as the job's result; this cannot be undone.",
 		sanitize.Line(j.ActionName), sanitize.Line(j.IdentityName), j.State, v.anyChanges, v.anyCreated, len(es), map[bool]string{true: "y", false: "ies"}[len(es) == 1], hostOf(c))
 	// Pop the form, then ask over the view the form was opened from.
-	return tea.Batch(ui.Pop(), ui.Confirmed(c.Theme, v.under, title, desc, "Push", func() tea.Cmd {
+	return ui.Replace(ui.NewConfirm(c.Theme, v.under, title, desc, "Push", func() tea.Cmd {
 		return pushCmd(c, body)
 	}))
 }

@@ -127,8 +127,19 @@ func enum(name string, values []string) Field {
 	return f
 }
 
-// Tasks: workflow tasks, API-CONTRACT.md §1.2, plus local-only id and
-// error_message (the joined messages of an ERRORED task).
+// ackedField is the local-only `acked eq true|false`: whether the row or its
+// error group carries a triage mark (store migration 0006). Its Column is a
+// computed expression, so it filters but cannot sort.
+func ackedField(table, key string) Field {
+	f := field("acked", KindBool, opsEq)
+	f.Column = "(EXISTS (SELECT 1 FROM marks WHERE marks.entity = '" + table + "' AND marks.key = " + table + "." + key + ")" +
+		" OR EXISTS (SELECT 1 FROM marks WHERE marks.entity = 'group' AND marks.key = " + table + ".error_signature))"
+	return f
+}
+
+// Tasks: workflow tasks, API-CONTRACT.md §1.2, plus local-only id,
+// error_message (the joined messages of an ERRORED task), error_signature
+// (its normalised form) and acked (a local triage mark).
 var Tasks = &Schema{Entity: "tasks", Fields: []Field{
 	enum("state", stateValues),
 	field("policy_id", KindString, opsEq),
@@ -145,6 +156,8 @@ var Tasks = &Schema{Entity: "tasks", Fields: []Field{
 	field("priority", KindInt, opsNumeric),
 	field("id", KindString, opsEqCo),
 	folded(field("error_message", KindString, opsEqCo)),
+	field("error_signature", KindString, opsEqNeCo),
+	ackedField("tasks", "id"),
 }}
 
 // Actions: workflow action events, seed 001 / API-CONTRACT.md §1.3, plus
@@ -167,7 +180,7 @@ var Actions = &Schema{Entity: "actions", Fields: []Field{
 }}
 
 // Jobs: integration job events, seed 000 / API-CONTRACT.md §1.4, plus
-// local-only error_message.
+// local-only error_message, error_signature and acked (see Tasks).
 var Jobs = &Schema{Entity: "jobs", Fields: []Field{
 	enum("state", stateValues),
 	field("job_id", KindString, opsEqCo),
@@ -188,4 +201,6 @@ var Jobs = &Schema{Entity: "jobs", Fields: []Field{
 	field("any_changes", KindBool, opsEq),
 	field("events_created", KindInt, opsEq),
 	folded(field("error_message", KindString, opsEqCo)),
+	field("error_signature", KindString, opsEqNeCo),
+	ackedField("jobs", "job_id"),
 }}

@@ -28,6 +28,7 @@ func jobRows() []map[string]any {
 			"extraction_event_type": "FULL", "started_at": tp(t0.Add(time.Duration(id) * time.Hour)),
 			"completed_at": t0.Add(time.Duration(id)*time.Hour + time.Minute), "created_at": t0,
 			"any_changes": id%2 == 0, "events_created": id % 3, "error_message": "",
+			"acked": false, // no marks in openDB's database
 		}
 		for i := 0; i < len(kv); i += 2 {
 			if kv[i+1] == nil {
@@ -104,7 +105,12 @@ func openDB(tb testing.TB, s *Schema, rows []map[string]any) *sql.DB {
 	db.SetMaxOpenConns(1) // one connection: one in-memory database
 	cols := []string{"id INTEGER PRIMARY KEY"}
 	names := []string{"id"}
+	var stored []Field
 	for _, f := range s.Fields {
+		if strings.HasPrefix(f.Column, "(") {
+			continue // computed (acked): reads the empty marks table below
+		}
+		stored = append(stored, f)
 		typ := "INTEGER"
 		if f.Kind == KindString || f.Kind == KindEnum {
 			typ = "TEXT"
@@ -115,10 +121,13 @@ func openDB(tb testing.TB, s *Schema, rows []map[string]any) *sql.DB {
 	if _, err := db.Exec(fmt.Sprintf("CREATE TABLE %s (%s)", s.Entity, strings.Join(cols, ", "))); err != nil {
 		tb.Fatal(err)
 	}
+	if _, err := db.Exec("CREATE TABLE marks (entity TEXT, key TEXT)"); err != nil {
+		tb.Fatal(err)
+	}
 	ins := fmt.Sprintf("INSERT INTO %s (%s) VALUES (?%s)", s.Entity, strings.Join(names, ", "), strings.Repeat(", ?", len(names)-1))
 	for _, r := range rows {
 		args := []any{int64(r["id"].(int))}
-		for _, f := range s.Fields {
+		for _, f := range stored {
 			args = append(args, sqlValue(r[f.Name]))
 		}
 		if _, err := db.Exec(ins, args...); err != nil {
