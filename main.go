@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/opsdeck/opsdeck/internal/cli"
 	"io"
 	"log/slog"
 	"os"
@@ -35,6 +36,13 @@ Usage:
   opsdeck sync [--profile P] [flags]   sync without the TUI (--follow keeps syncing, --sources picks sources)
   opsdeck prune --older-than 90d       delete cached history older than that (--dry-run first)
   opsdeck emulator [flags]             run the emulator standalone (prints its URL and token)
+  opsdeck query SOURCE [flags]         query the cache: tasks actions jobs errors events automations socotra-…
+  opsdeck get job|task|action|automation ID   one object as JSON (--remote: fresh from the API)
+  opsdeck export jobs|actions|tasks -o FILE   CSV/JSON from the cache, or --remote via the API's export
+  opsdeck restart TASK… | unblock --run|--abandon TASK… | push JOB --any-changes …
+  opsdeck socotra resume|delete --trigger NAME --group GROUP
+  opsdeck automations list|get|create|update|delete|attach|detach|attached
+  opsdeck completion bash|zsh|fish
   opsdeck version
 
 Global flags (before or after the command):
@@ -117,6 +125,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stdout, usage)
 			return 0
 		default:
+			if contains(cli.Commands(), cmd) {
+				return cmdCLI(g, append([]string{cmd}, args...), os.Stdin, stdout, stderr)
+			}
 			fmt.Fprintf(stderr, "opsdeck: unknown command %q\n\n%s", cmd, usage)
 			return 2
 		}

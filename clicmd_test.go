@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestCLIThroughMain: the headless commands are reachable from the binary's
+// front door, with the profile resolved from the environment: a sync, then a
+// count and a restart through the same profile.
+func TestCLIThroughMain(t *testing.T) {
+	emu, url := emuServer(t, 300, nil)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("VEZA_URL", url)
+	t.Setenv("VEZA_TOKEN", emuToken)
+	cache := filepath.Join(t.TempDir(), "c.db")
+	var out, errb bytes.Buffer
+	if code := run([]string{"sync", "--cache", cache, "--sources", "jobs,actions,tasks"}, &out, &errb); code != 0 {
+		t.Fatalf("sync exit %d: %s", code, errb.String())
+	}
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"query", "jobs", "--count", "--cache", cache}, &out, &errb); code != 0 {
+		t.Fatalf("query exit %d: %s", code, errb.String())
+	}
+	_, _, jobs := emu.Counts()
+	if got, _ := strconv.Atoi(strings.TrimSpace(out.String())); got != jobs {
+		t.Fatalf("query --count = %q, emulator has %d jobs", out.String(), jobs)
+	}
+
+	// --read-only anywhere on the line refuses a write (exit 2).
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"restart", "some-task", "--yes", "--cache", cache, "--read-only"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "read-only") {
+		t.Fatalf("restart under --read-only: exit %d, %q", code, errb.String())
+	}
+	// A bad filter is a usage error with a one-line message.
+	errb.Reset()
+	if code := run([]string{"query", "jobs", "--filter", `state eq`, "--cache", cache}, &out, &errb); code != 2 || strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
+		t.Fatalf("bad filter: exit %d, %q", code, errb.String())
+	}
+	// The token never reaches the output.
+	if strings.Contains(out.String()+errb.String(), emuToken) {
+		t.Fatal("token in CLI output")
+	}
+}
+
+func TestCLICompletionNeedsNoProfile(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("VEZA_URL", "")
+	var out, errb bytes.Buffer
+	if code := run([]string{"completion", "bash"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "_opsdeck") {
+		t.Fatalf("completion: exit %d, %q %q", code, out.String(), errb.String())
+	}
+	for _, c := range []string{"query", "sync", "demo", "automations"} {
+		if !strings.Contains(out.String(), c) {
+			t.Fatalf("completion does not offer %q", c)
+		}
+	}
+}
