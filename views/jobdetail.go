@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
@@ -116,6 +117,9 @@ func (v *JobDetail) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 		if !v.tree.SearchActive() {
 			if cmd, ok := jobKeys(v.c, v, v.jobID, msg); ok {
 				return v, cmd
+			}
+			if key.Matches(msg, v.c.Keys.Get("ack")) {
+				return v, detailAck(v.c, v.jobID)
 			}
 			fired, used := v.chord.Feed(v.c.Keys, []string{"copy_value", "copy_path", "copy_job"}, msg.String())
 			if fired != "" {

@@ -33,7 +33,8 @@ var jobColumns = []vtable.Column{
 type Jobs = List
 
 var jobsSpec = &listSpec{
-	entity: store.EntityJobs, noun: "jobs", title: "Jobs", schema: filter.Jobs,
+	storeText: true,
+	entity:    store.EntityJobs, noun: "jobs", title: "Jobs", schema: filter.Jobs,
 	columns: jobColumns, sortCol: 1, states: stateOrder,
 	page: func(ctx context.Context, c *Common, q store.Query, after *store.Key, backward bool, n int) ([]vtable.Row, error) {
 		rows, err := c.Store.Jobs(ctx, q, after, backward, n)
@@ -41,7 +42,10 @@ var jobsSpec = &listSpec{
 			return nil, err
 		}
 		out := make([]vtable.Row, len(rows))
+		sigs := make([]string, len(rows))
+		defer func() { decorateAcks(ctx, c.Store, store.EntityJobs, out, sigs) }()
 		for i, r := range rows {
+			sigs[i] = r.ErrorSignature
 			out[i] = vtable.Row{
 				Key:   store.JobKey(q, r),
 				ID:    r.JobID,
@@ -102,24 +106,35 @@ var filterOpWord = regexp.MustCompile(`(?i)(^|\s)(eq|ne|co|sw|ew|gt|ge|lt|le|pr|
 // one (no operator words, no quotes), plain text searched across the columns
 // people look for: identity, action, workflow and error message.
 func parseListFilter(text string, schema *filter.Schema) (filter.Node, error) {
-	text = strings.TrimSpace(text)
-	if text == "" {
-		return nil, nil
-	}
-	n, err := filter.ParseFor(text, schema)
-	if err == nil {
-		return n, nil
-	}
-	if filterOpWord.MatchString(text) || strings.ContainsAny(text, `"()`) {
-		return nil, err
+	n, free, err := parseListInput(text, schema)
+	if err != nil || !free {
+		return n, err
 	}
 	var fields []string
 	for _, f := range []string{"identity_name", "action_name", "workflow_name", "workflow", "error_message", "job_id", "name", "description", "message"} {
 		if _, ok := schema.Field(f); ok {
-			fields = append(fields, fmt.Sprintf("%s co %q", f, text))
+			fields = append(fields, fmt.Sprintf("%s co %q", f, strings.TrimSpace(text)))
 		}
 	}
 	return filter.ParseFor(strings.Join(fields, " or "), schema)
+}
+
+// parseListInput tells a SCIM filter (parsed) from free text (free true,
+// nil node): text with no operator words and no quotes or parentheses that
+// does not parse as a filter.
+func parseListInput(text string, schema *filter.Schema) (n filter.Node, free bool, err error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, false, nil
+	}
+	n, err = filter.ParseFor(text, schema)
+	if err == nil {
+		return n, false, nil
+	}
+	if filterOpWord.MatchString(text) || strings.ContainsAny(text, `"()`) {
+		return nil, false, err
+	}
+	return nil, true, nil
 }
 
 // filterCompleter offers field names, operators allowed for the field just

@@ -39,6 +39,9 @@ type listSpec struct {
 	keys func(v *List, k tea.KeyMsg) (cmd tea.Cmd, handled bool)
 	// help names extra keymap categories for `?`.
 	help []string
+	// storeText: free text goes to the store's text search (Query.Text,
+	// a trigram index for jobs) instead of an OR of `co` filters.
+	storeText bool
 	// records reads full rows for export (x), in q's order after a key.
 	records func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error)
 }
@@ -69,6 +72,7 @@ type List struct {
 
 	filterText string
 	where      filter.Node
+	text       string // free text (storeText lists)
 	sortCol    int
 	desc       bool
 	counts     map[string]int
@@ -84,11 +88,9 @@ type List struct {
 // initial filter (SCIM or free text).
 func newList(c *Common, spec *listSpec, scope filter.Node, scopeLabel, filterText string) (*List, error) {
 	v := &List{c: c, id: c.nextID(), spec: spec, scope: scope, scopeLabel: scopeLabel, sortCol: spec.sortCol, desc: true, marked: map[string]bool{}}
-	where, err := parseListFilter(filterText, spec.schema)
-	if err != nil {
+	if err := v.setFilter(filterText); err != nil {
 		return nil, err
 	}
-	v.filterText, v.where = strings.TrimSpace(filterText), where
 	cols := append([]vtable.Column(nil), spec.columns...)
 	for i := range cols {
 		if i < 9 {
@@ -105,7 +107,29 @@ func newList(c *Common, spec *listSpec, scope filter.Node, scopeLabel, filterTex
 
 // Query is the list's current query: scope and filter, in its sort order.
 func (v *List) Query() store.Query {
-	return store.Query{Where: and(v.scope, v.where), Sort: v.spec.columns[v.sortCol].SortKey, Desc: v.desc}
+	return store.Query{Where: and(v.scope, v.where), Sort: v.spec.columns[v.sortCol].SortKey, Desc: v.desc, Text: v.text}
+}
+
+// setFilter parses the filter text: SCIM, or free text (the store's text
+// search where the list has one, else `co` over the text columns).
+func (v *List) setFilter(text string) error {
+	if v.spec.storeText {
+		n, free, err := parseListInput(text, v.spec.schema)
+		if err != nil {
+			return err
+		}
+		v.filterText, v.where, v.text = strings.TrimSpace(text), n, ""
+		if free {
+			v.text = v.filterText
+		}
+		return nil
+	}
+	where, err := parseListFilter(text, v.spec.schema)
+	if err != nil {
+		return err
+	}
+	v.filterText, v.where, v.text = strings.TrimSpace(text), where, ""
+	return nil
 }
 
 // FilterText is the filter as typed.
@@ -313,11 +337,9 @@ func (v *List) updatePrompt(k tea.KeyMsg) tea.Cmd {
 
 // applyFilter replaces the editable filter.
 func (v *List) applyFilter(text string) tea.Cmd {
-	where, err := parseListFilter(text, v.spec.schema)
-	if err != nil {
+	if err := v.setFilter(text); err != nil {
 		return ui.Flash(ui.FlashError, "%s", err)
 	}
-	v.filterText, v.where = strings.TrimSpace(text), where
 	var cmd tea.Cmd
 	v.table, cmd = v.table.SetSource(v.source())
 	return cmd
@@ -332,6 +354,9 @@ func (v *List) setSort(col int, desc bool) tea.Cmd {
 }
 
 func (v *List) handleKey(k tea.KeyMsg) tea.Cmd {
+	if cmd, ok := v.ackKeys(k); ok {
+		return cmd
+	}
 	if v.spec.keys != nil {
 		if cmd, ok := v.spec.keys(v, k); ok {
 			return cmd
@@ -451,6 +476,8 @@ func (v *List) View() string {
 		b.WriteString(v.aux.View(v.w))
 	} else if v.prompt.Active() {
 		b.WriteString(v.prompt.View(v.w))
+	} else if v.text != "" {
+		b.WriteString(v.c.Theme.Dim.Render(ansi.Truncate("/"+v.filterText+"  (free text: identity, action, workflow, error)", v.w, "…")))
 	} else if v.filterText != "" {
 		b.WriteString(v.c.Theme.Dim.Render(ansi.Truncate("/"+v.filterText, v.w, "…")))
 	}
@@ -474,6 +501,9 @@ func (s *listSource) Page(ctx context.Context, after any, backward bool, n int) 
 }
 
 func (s *listSource) Count(ctx context.Context) (int, error) {
+	if s.q.Text != "" {
+		return s.c.Store.CountQuery(ctx, s.spec.entity, s.q)
+	}
 	return s.c.Store.Count(ctx, s.spec.entity, s.q.Where)
 }
 

@@ -27,7 +27,8 @@ var taskColumns = []vtable.Column{
 }
 
 var tasksSpec = &listSpec{
-	entity: store.EntityTasks, noun: "tasks", title: "Tasks", schema: filter.Tasks,
+	storeText: true,
+	entity:    store.EntityTasks, noun: "tasks", title: "Tasks", schema: filter.Tasks,
 	columns: taskColumns, sortCol: 1, states: stateOrder, help: []string{keymap.Triage},
 	page: func(ctx context.Context, c *Common, q store.Query, after *store.Key, backward bool, n int) ([]vtable.Row, error) {
 		rows, err := c.Store.Tasks(ctx, q, after, backward, n)
@@ -35,7 +36,10 @@ var tasksSpec = &listSpec{
 			return nil, err
 		}
 		out := make([]vtable.Row, len(rows))
+		sigs := make([]string, len(rows))
+		defer func() { decorateAcks(ctx, c.Store, store.EntityTasks, out, sigs) }()
 		for i, r := range rows {
+			sigs[i] = r.ErrorSignature
 			out[i] = vtable.Row{
 				Key: store.TaskKey(q, r), ID: r.ID, Style: r.State,
 				Cells: []string{r.State, c.fmtTime(r.StartedAt), r.Workflow, r.IdentityName,
@@ -103,7 +107,8 @@ func splitActionID(id string) (task, name string) {
 }
 
 var actionsSpec = &listSpec{
-	entity: store.EntityActions, noun: "actions", title: "Actions", schema: filter.Actions,
+	storeText: true,
+	entity:    store.EntityActions, noun: "actions", title: "Actions", schema: filter.Actions,
 	columns: actionColumns, sortCol: 1, states: stateOrder, help: []string{keymap.Triage},
 	page: func(ctx context.Context, c *Common, q store.Query, after *store.Key, backward bool, n int) ([]vtable.Row, error) {
 		rows, err := c.Store.Actions(ctx, q, after, backward, n)

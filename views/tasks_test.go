@@ -230,3 +230,66 @@ func TestActionsRefusedOfflineAndReadOnly(t *testing.T) {
 		t.Fatal("a confirmation opened although the action is disabled")
 	}
 }
+
+func TestAckAndNextUnacked(t *testing.T) {
+	st := lcmStore(t, 300)
+	h := newHarness(t, st, jobsRoot(`state eq "ERRORED"`), 120, 30)
+	first, _ := h.app.Top().(*List).Selected()
+	h.key("a")
+	if !strings.Contains(h.view(), "note (optional") {
+		t.Fatalf("a did not ask for a note:\n%s", h.view())
+	}
+	h.typeText("paged the Okta team")
+	h.key("enter")
+	m, ok, err := st.Mark(context.Background(), store.MarkJobs, first.ID)
+	if err != nil || !ok || m.Note != "paged the Okta team" {
+		t.Fatalf("mark not stored: %+v %v %v", m, ok, err)
+	}
+	if v := h.view(); !strings.Contains(v, "ERRORED ✓") || !strings.Contains(v, "not told") {
+		t.Fatalf("acknowledged row not flagged, or the flash does not say marks are local:\n%s", v)
+	}
+	// `acked eq false` hides it; `]` skips acknowledged rows.
+	h.key("]")
+	r, _ := h.app.Top().(*List).Selected()
+	if r.ID == first.ID {
+		t.Fatal("] stayed on an acknowledged row")
+	}
+	if acked, _, _ := st.Mark(context.Background(), store.MarkJobs, r.ID); acked.Key != "" {
+		t.Fatalf("] landed on an acknowledged row %s", r.ID)
+	}
+	// a again on the acknowledged row un-acknowledges it.
+	h.key("g", "a")
+	if _, ok, _ := st.Mark(context.Background(), store.MarkJobs, first.ID); ok {
+		t.Fatal("a on an acknowledged row did not un-acknowledge it")
+	}
+	// The unacked filter.
+	h.key("/")
+	for range 40 {
+		h.key("backspace")
+	}
+	h.typeText(`state eq "ERRORED" and acked eq true`)
+	h.key("enter")
+	if !strings.Contains(h.view(), "no rows match") {
+		t.Fatalf("acked eq true should match nothing now:\n%s", h.view())
+	}
+}
+
+func TestFreeTextUsesStoreSearch(t *testing.T) {
+	st := lcmStore(t, 300)
+	h := newHarness(t, st, jobsRoot(""), 140, 40)
+	h.key("/")
+	h.typeText("smithson")
+	h.key("enter")
+	v := h.view()
+	if !strings.Contains(v, "free text") || !strings.Contains(v, "John Smithson") || strings.Contains(v, "Jane Smith ") {
+		t.Fatalf("free text did not narrow to Smithson:\n%s", v)
+	}
+	// 300 jobs, names cycle over 6: 50 are John Smithson's.
+	if !strings.Contains(v, "of 50") {
+		t.Fatalf("free-text count wrong:\n%s", v)
+	}
+	lst := h.app.Top().(*List)
+	if q := lst.Query(); q.Text != "smithson" || q.Where != nil {
+		t.Fatalf("free text not sent as Query.Text: %+v", q)
+	}
+}

@@ -27,6 +27,7 @@ type pageMsg struct {
 	n        int    // rows asked for (fewer back means the edge was reached)
 	rows     []row
 	before   int  // opAround: rows before the anchor row
+	jump     bool // opAround from JumpTo: the cursor goes to keepID
 	short    bool // opAround: the backward half came back short (at start)
 	shortFwd bool // opAround: the forward half came back short (at end)
 	err      error
@@ -63,6 +64,7 @@ func (m Model) SetSource(src Source) (Model, tea.Cmd) {
 	m.newGen()
 	m.src = src
 	m.totalKnown = false
+	m.posUnknown = false
 	m.loaded = false
 	if src == nil {
 		m.rows, m.cursor, m.offset, m.jumping = nil, 0, 0, false
@@ -93,6 +95,19 @@ func (m Model) Reload() (Model, tea.Cmd) {
 	}
 	m.newGen()
 	return m, tea.Batch(m.countCmd(), m.replace(op, keep))
+}
+
+// JumpTo moves the window to the row whose key (in the current source's
+// order) is key and puts the cursor on it (id). It is for "go to the next
+// X" searches the caller ran against the same source; the row's absolute
+// position is unknown until the window reaches either end.
+func (m Model) JumpTo(key any, id string) (Model, tea.Cmd) {
+	if m.src == nil || key == nil {
+		return m, nil
+	}
+	m.anchor, m.anchorSet = key, true
+	cmd := m.replace(opAround, id)
+	return m, cmd
 }
 
 // newGen invalidates everything in flight for the current source.
@@ -140,8 +155,14 @@ func (m *Model) replace(op fetchOp, keepID string) tea.Cmd {
 	}
 	// opAround: a page before the cursor row, then from the cursor row on.
 	// The cursor row need not exist any more: keyset comparison only needs
-	// its key.
-	key := m.rows[m.cursor].Key
+	// its key. A JumpTo gives its own anchor.
+	var key any
+	if m.anchorSet {
+		key, msg.jump = m.anchor, true
+		m.anchor, m.anchorSet = nil, false
+	} else if len(m.rows) > 0 {
+		key = m.rows[m.cursor].Key
+	}
 	nb, nf := m.pageSize(), 2*m.pageSize()
 	return func() tea.Msg {
 		var back, fwd []Row
@@ -375,6 +396,11 @@ func indexOf(rows []row, id string) int {
 
 func (m *Model) replaceWindow(msg pageMsg) {
 	oldRows, oldCursor, oldOffset := m.rows, m.cursor, m.offset
+	if msg.op != opAround {
+		m.posUnknown = false
+	} else if msg.jump {
+		m.posUnknown = true
+	}
 	oldFromEnd, oldGap := m.fromEnd, m.gap
 	rows := msg.rows
 	m.rows = rows
@@ -398,7 +424,9 @@ func (m *Model) replaceWindow(msg pageMsg) {
 		// Prefer the row the cursor is on now (the user may have moved
 		// while the reload ran), then the one it was on when asked.
 		i := -1
-		if oldCursor < len(oldRows) {
+		if msg.jump {
+			i = indexOf(rows, msg.keepID)
+		} else if oldCursor < len(oldRows) {
 			i = indexOf(rows, oldRows[oldCursor].ID)
 		}
 		if i < 0 {
@@ -412,9 +440,10 @@ func (m *Model) replaceWindow(msg pageMsg) {
 		// Keep the cursor's absolute position as it was counted.
 		switch {
 		case m.atStart:
-			m.gap, m.fromEnd = 0, false
+			m.gap, m.fromEnd, m.posUnknown = 0, false, false
 		case m.atEnd:
-			m.gap, m.fromEnd = 0, true
+			m.gap, m.fromEnd, m.posUnknown = 0, true, false
+		case m.posUnknown:
 		case !oldFromEnd:
 			m.gap = max(oldGap+oldCursor-m.cursor, 0)
 		default:
@@ -459,6 +488,9 @@ func (m *Model) appendRows(msg pageMsg) {
 	} else {
 		m.gap += drop
 	}
+	if m.posUnknown && m.atEnd {
+		m.posUnknown, m.fromEnd, m.gap = false, true, 0
+	}
 	if p := m.pending; p > 0 {
 		m.pending = 0
 		m.move(p)
@@ -500,6 +532,9 @@ func (m *Model) prependRows(msg pageMsg) {
 		if m.atStart {
 			m.gap = 0
 		}
+	}
+	if m.posUnknown && m.atStart {
+		m.posUnknown, m.fromEnd, m.gap = false, false, 0
 	}
 	if p := m.pending; p < 0 {
 		m.pending = 0

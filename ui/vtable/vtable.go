@@ -131,6 +131,11 @@ type Model struct {
 	// which is all we know after G until the count arrives.
 	gap     int
 	fromEnd bool
+	// posUnknown: after a JumpTo into the middle, the absolute position
+	// is not known until the window reaches either end.
+	posUnknown bool
+	anchor     any  // JumpTo's key, consumed by replace
+	anchorSet  bool // anchor is set
 
 	total      int
 	totalKnown bool
@@ -264,7 +269,7 @@ func (m Model) Total() (n int, known bool) {
 // rows inserted above the cursor by a sync skew them until the next g, G or
 // source change.
 func (m Model) Position() int {
-	if len(m.rows) == 0 {
+	if len(m.rows) == 0 || m.posUnknown && !m.atStart && !m.atEnd {
 		return -1
 	}
 	if !m.fromEnd {

@@ -598,3 +598,33 @@ func TestReloadOnFirstRowFollowsHead(t *testing.T) {
 		t.Fatalf("reload away from the head: row %d, want 992", got)
 	}
 }
+
+func TestJumpToMiddleThenReachStart(t *testing.T) {
+	src := newFake(10_000)
+	m := New(testCols, DefaultKeyMap(), DefaultStyles()).SetSize(80, 24)
+	m, cmd := m.SetSource(src)
+	m = run(m, cmd)
+	// Jump to row 5,000 by its key, as a "next unacked" search would.
+	rows, err := src.Page(context.Background(), nil, false, 5001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := rows[5000]
+	m, cmd = m.JumpTo(target.Key, target.ID)
+	m = run(m, cmd)
+	if r, ok := m.Selected(); !ok || r.ID != target.ID {
+		t.Fatalf("cursor on %v, want %s", r.ID, target.ID)
+	}
+	if p := m.Position(); p != -1 {
+		t.Fatalf("position after a jump should be unknown, got %d", p)
+	}
+	if !strings.Contains(m.StatusText(), "row ? of 10,000") {
+		t.Fatalf("status %q", m.StatusText())
+	}
+	// g goes to the top: the position is known again.
+	m, cmd = m.Update(keyMsg("g"))
+	m = run(m, cmd)
+	if p := m.Position(); p != 0 {
+		t.Fatalf("after g position %d", p)
+	}
+}
