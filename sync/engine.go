@@ -153,6 +153,11 @@ func (e *Engine) Run(ctx context.Context, progress func(Progress)) error {
 			errs = append(errs, err)
 		}
 	}
+	// Index the jobs the run stored for free-text search now, while the
+	// user waits for the sync anyway, rather than at the first search.
+	if err := e.st.FlushTextIndex(ctx); err != nil && ctx.Err() == nil {
+		e.log.Warn("sync: text index", "err", err)
+	}
 	switch len(errs) {
 	case 0:
 	case 1:
