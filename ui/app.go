@@ -212,6 +212,16 @@ func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// Views want to know too (reload on new data); fall through to broadcast.
 		return a, tea.Batch(spin, a.broadcast(msg))
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			// Keys typed faster than the terminal is read (or sent by
+			// tmux/expect in one write) arrive as one message: ":errors"
+			// must still open the command line and type "errors".
+			var cmds []tea.Cmd
+			for _, r := range msg.Runes {
+				cmds = append(cmds, a.handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+			}
+			return a, tea.Batch(cmds...)
+		}
 		return a, a.handleKey(msg)
 	case tea.MouseMsg:
 		// Only with --mouse: the wheel scrolls like the arrow keys.

@@ -7,6 +7,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+
+	"github.com/opsdeck/opsdeck/keymap"
 )
 
 func testTheme() *Theme {
@@ -82,3 +84,32 @@ func TestConfirmViewFitsAndNamesAction(t *testing.T) {
 		t.Fatalf("dialog does not name the action:\n%s", v)
 	}
 }
+
+func TestBurstOfRunesIsTypedKeyByKey(t *testing.T) {
+	th := testTheme()
+	keys := keymap.Default()
+	opened := ""
+	root := NewConfirm(th, nil, "root", "", "", nil)
+	app := NewApp(th, keys, root, []Command{{Name: "errors", Action: func(args string) tea.Cmd { opened = "errors " + args; return nil }}})
+	app.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	// The root view captures keys, so use a non-capturing one: pop to a
+	// plain view is not possible; instead check the command line directly.
+	_ = root
+	app.stack[0] = plainView{}
+	app.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(":errors x")})
+	app.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if opened != "errors x" {
+		t.Fatalf("a burst of runes did not type the command: opened %q", opened)
+	}
+}
+
+type plainView struct{}
+
+func (plainView) Init() tea.Cmd                  { return nil }
+func (plainView) Update(tea.Msg) (View, tea.Cmd) { return plainView{}, nil }
+func (plainView) View() string                   { return "" }
+func (plainView) SetSize(int, int) View          { return plainView{} }
+func (plainView) Title() string                  { return "plain" }
+func (plainView) Capturing() bool                { return false }
+func (plainView) Status() string                 { return "" }
+func (plainView) HelpCategories() []string       { return nil }
