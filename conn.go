@@ -187,6 +187,9 @@ func entityOf(source string) string {
 	if e := socotra.EntityOf(source); e != "" {
 		return e
 	}
+	if source == "open-tasks" {
+		return "tasks"
+	}
 	return source
 }
 
