@@ -324,7 +324,16 @@ func csvCell(kind valueKind, v any) string {
 		return string(appendJSONValue(nil, kList, xs))
 	}
 	s, _ := v.(string)
-	return sanitize.Text(s)
+	return defuseFormula(sanitize.Text(s))
+}
+
+// defuseFormula prefixes a quote to a cell a spreadsheet would run as a
+// formula (=, +, -, @, tab, CR first): the text came from a server.
+func defuseFormula(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // --- table ---
