@@ -90,6 +90,7 @@ var defaults = []def{
 	{"mark", List, []string{" "}, "space", "mark row (bulk actions)"},
 	{"unmark_all", List, []string{"M"}, "M", "clear marks"},
 	{"copy_id", List, []string{"c"}, "c", "copy id (OSC52)"},
+	{"copy_row", List, []string{"C"}, "C", "copy the row as JSON (OSC52)"},
 	{"export_view", List, []string{"x"}, "x", "export this view (CSV / JSON lines)"},
 	{"sort_col", List, []string{"1", "2", "3", "4", "5", "6", "7", "8", "9"}, "1-9", "sort by column N (again: reverse)"},
 	{"follow", List, []string{"F"}, "F", "follow the newest events (tail -f); moving pauses"},

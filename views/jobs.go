@@ -69,6 +69,13 @@ var jobsSpec = &listSpec{
 		return out, &k, nil
 	},
 	help: []string{keymap.Triage},
+	rowJSON: func(ctx context.Context, c *Common, id string) ([]byte, error) {
+		j, err := c.Store.Job(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return jobJSON(j), nil
+	},
 }
 
 // The specs refer to each other through their drill-downs (jobs → task →

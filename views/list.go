@@ -15,6 +15,7 @@ import (
 	"github.com/opsdeck/opsdeck/store"
 	"github.com/opsdeck/opsdeck/store/filter"
 	"github.com/opsdeck/opsdeck/ui"
+	"github.com/opsdeck/opsdeck/ui/sanitize"
 	"github.com/opsdeck/opsdeck/ui/vtable"
 )
 
@@ -42,6 +43,8 @@ type listSpec struct {
 	// storeText: free text goes to the store's text search (Query.Text,
 	// a trigram index for jobs) instead of an OR of `co` filters.
 	storeText bool
+	// rowJSON is one row as JSON for the clipboard (C); nil: not offered.
+	rowJSON func(ctx context.Context, c *Common, id string) ([]byte, error)
 	// records reads full rows for export (x), in q's order after a key.
 	records func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error)
 }
@@ -415,6 +418,18 @@ func (v *List) handleKey(k tea.KeyMsg) tea.Cmd {
 			return copyText(v.c, r.ID, "id "+r.ID)
 		}
 		return nil
+	case key.Matches(k, keys.Get("copy_row")):
+		r, ok := v.table.Selected()
+		if !ok || v.spec.rowJSON == nil {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		b, err := v.spec.rowJSON(ctx, v.c, r.ID)
+		if err != nil {
+			return ui.Flash(ui.FlashError, "%v", err)
+		}
+		return copyText(v.c, string(b), fmt.Sprintf("%s %s as JSON (%d bytes)", strings.TrimSuffix(v.spec.noun, "s"), shortID(r.ID), len(b)))
 	case key.Matches(k, keys.Get("export_view")):
 		return v.openExport()
 	case key.Matches(k, keys.Get("open")):
@@ -461,7 +476,7 @@ func (v *List) summaryLine() string {
 	}
 	noun := v.spec.noun
 	if v.scopeLabel != "" {
-		noun += " of " + v.scopeLabel
+		noun += " of " + sanitize.Line(v.scopeLabel)
 	}
 	return t.Dim.Render(noun+" "+thousands(total)+" │ ") + strings.Join(parts, "  ")
 }

@@ -61,6 +61,13 @@ var tasksSpec = &listSpec{
 		return out, &k, nil
 	},
 	open: func(v *List, row vtable.Row) tea.Cmd { return openTaskActions(v.c, row.ID) },
+	rowJSON: func(ctx context.Context, c *Common, id string) ([]byte, error) {
+		t, err := c.Store.Task(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return prettyJSON(t.Raw), nil
+	},
 	keys: func(v *List, k tea.KeyMsg) (tea.Cmd, bool) {
 		return taskKeys(v.c, v, k)
 	},
@@ -144,6 +151,14 @@ var actionsSpec = &listSpec{
 	open: func(v *List, row vtable.Row) tea.Cmd {
 		task, name := splitActionID(row.ID)
 		return openActionJobs(v.c, task, name)
+	},
+	rowJSON: func(ctx context.Context, c *Common, id string) ([]byte, error) {
+		task, name := splitActionID(id)
+		a, err := c.Store.Action(ctx, task, name)
+		if err != nil {
+			return nil, err
+		}
+		return prettyJSON(a.Raw), nil
 	},
 	keys: func(v *List, k tea.KeyMsg) (tea.Cmd, bool) {
 		r, ok := v.Selected()

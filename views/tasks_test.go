@@ -293,3 +293,28 @@ func TestFreeTextUsesStoreSearch(t *testing.T) {
 		t.Fatalf("free text not sent as Query.Text: %+v", q)
 	}
 }
+
+func TestActionsGoldenAndCopyRow(t *testing.T) {
+	st := lcmStore(t, 300)
+	for _, sz := range [][2]int{{80, 24}, {160, 48}} {
+		h := newHarness(t, st, func(c *Common) ui.View {
+			v, err := NewActions(c, "")
+			if err != nil {
+				panic(err)
+			}
+			return v
+		}, sz[0], sz[1])
+		frame := h.view()
+		checkFrame(t, frame, sz[0], sz[1])
+		golden(t, fmt.Sprintf("actions_%dx%d", sz[0], sz[1]), frame)
+	}
+	h := newHarness(t, st, jobsRoot(""), 120, 30)
+	h.key("C")
+	if len(h.copied) != 1 || !strings.Contains(h.copied[0], `"job_id"`) || !strings.Contains(h.copied[0], `"request"`) {
+		t.Fatalf("C did not copy the job as JSON: %v", h.copied)
+	}
+	h.key("c")
+	if len(h.copied) != 2 || !strings.HasPrefix(h.copied[1], "00000000-0000-4000-8000-") {
+		t.Fatalf("c did not copy the id: %v", h.copied)
+	}
+}
