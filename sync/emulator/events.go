@@ -38,6 +38,7 @@ type eventLog struct {
 	liveStep float64 // ms between live events
 	key      uint64
 	examples [2]int // indexes of seed 002's two example events, -1 if none
+	outage   int    // index of the event announcing the outage (outage.go), -1 if none
 }
 
 func newEventLog(g *gen, lc *liveConfig) *eventLog {
@@ -54,6 +55,7 @@ func newEventLog(g *gen, lc *liveConfig) *eventLog {
 		l.h += int(min(math.Ceil(rate*lc.horizon.Seconds()), maxLiveJobs))
 	}
 	l.examples = [2]int{l.n - 7, l.n - 6}
+	l.outage = l.outageEventIndex()
 	return l
 }
 
@@ -114,6 +116,9 @@ func (l *eventLog) event(i int) (SystemEvent, int) {
 		e := exampleEvents[i-l.examples[0]]
 		e.Timestamp = time.Unix(0, ts).UTC()
 		return e, eventTypeIndex(exampleTypes[i-l.examples[0]])
+	}
+	if i == l.outage {
+		return l.outageEvent(i, ts)
 	}
 	r := newRNG(l.g.seed, streamEvent, uint64(i))
 	t := r.weighted(eventTypeWeights)

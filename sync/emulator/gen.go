@@ -271,6 +271,10 @@ func (g *gen) skelAt(i int, at int64, t *taskSk) {
 	default:
 		t.fate = uint8(r.weighted(fateWeights))
 	}
+	outage := g.outageHits(i, t) // outage.go: its last action fails
+	if outage {
+		t.fate = stErrored
+	}
 	t.created = g.evtTime(i + t.a0 + t.j0)
 	t.upd = t.created
 	notStarted := t.fate == stInitial || t.fate == stPending || t.fate == stScheduled
@@ -320,6 +324,9 @@ func (g *gen) skelAt(i int, at int64, t *taskSk) {
 				failAt = r.intn(as.nj)
 			}
 			primary = causeFor(&r, as.st.ds, as.st.typ)
+			if outage {
+				failAt, primary = 0, outageCause
+			}
 		}
 		runAt := r.intn(max(as.nj, 1))
 		end := as.started
@@ -338,10 +345,10 @@ func (g *gen) skelAt(i int, at int64, t *taskSk) {
 				switch {
 				case j < failAt:
 					js.state = stCompleted
-				case j == failAt || r.chance(0.85):
+				case j == failAt || outage || r.chance(0.85):
 					js.state = stErrored
 					js.cause = primary
-					if j != failAt && r.chance(0.25) {
+					if j != failAt && !outage && r.chance(0.25) {
 						js.cause = causeFor(&r, as.st.ds, as.st.typ)
 					}
 				default:
