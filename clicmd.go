@@ -123,6 +123,9 @@ func cmdCLI(g globals, args []string, stdin io.Reader, stdout, stderr io.Writer)
 		if t.profile.Provider != provider {
 			return nil, fmt.Errorf("profile %s is a %s profile, this command needs a %s one", t.profile.Name, t.profile.Provider, provider)
 		}
+		if w := insecureWarning(t.profile, cg.insecure); w != "" {
+			fmt.Fprintf(stderr, "opsdeck: %s\n", w)
+		}
 		return endpointOf(ctx, t.profile, cg.insecure)
 	}
 	env := cli.Env{

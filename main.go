@@ -16,6 +16,7 @@ import (
 	"github.com/opsdeck/opsdeck/internal/cli"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -276,6 +277,11 @@ func (f *logFlags) open(cache string) (*slog.Logger, func(), error) {
 		return nil, nil, fmt.Errorf("log: %w", err)
 	}
 	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil && f.file == "" && errors.Is(err, os.ErrPermission) {
+		// A cache in a directory we may not write still opens (read-only,
+		// offline): without the log beside it rather than not at all.
+		return slog.New(slog.DiscardHandler), func() {}, nil
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("log: %w", err)
 	}
@@ -295,6 +301,7 @@ func cmdEmulator(args []string, stdout, stderr io.Writer) error {
 	token := fs.String("token", "", "bearer token clients must send (default: random)")
 	faults := fs.String("faults", "", "inject faults, e.g. 429=0.05,500=0.02,503=0.02,reset=0.01,slow=0.01,truncated=0.01,emptypage=0.02,dup=0.01")
 	live := fs.Bool("live", false, "live mode: new jobs keep arriving and RUNNING jobs settle")
+	hostileMode := fs.Bool("hostile", false, "append a hostile string (terminal escapes, bidi, invalid UTF-8…) to every free-text field: for testing")
 	nowFlag := fs.String("now", emulator.DefaultNow.Format(time.RFC3339), "the newest data ends just before this time (RFC 3339)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -312,7 +319,7 @@ func cmdEmulator(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--faults: %v", err)}
 	}
-	em, err := emulator.Start(ctx, *addr, emulator.Options{Seed: *seed, Scale: *scale, Token: *token, Now: now, Faults: fl, Live: *live})
+	em, err := emulator.Start(ctx, *addr, emulator.Options{Seed: *seed, Scale: *scale, Token: *token, Now: now, Faults: fl, Live: *live, Hostile: *hostileMode})
 	if err != nil {
 		return err
 	}
@@ -320,6 +327,23 @@ func cmdEmulator(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "opsdeck emulator serving %d jobs (seed %d)\n  VEZA_URL=%s\n  VEZA_TOKEN=%s\n  Socotra tenant locator: %s\n", *scale, *seed, em.URL, em.Token, em.SocotraTenant)
 	<-ctx.Done()
 	return nil
+}
+
+// insecureWarning is what --insecure (or a profile's insecure: true)
+// prints on every start that connects: "" when neither is set.
+func insecureWarning(p *config.Profile, flag bool) string {
+	if p == nil || !(flag || p.Insecure) {
+		return ""
+	}
+	why := "--insecure"
+	if !flag {
+		why = fmt.Sprintf("insecure: true in profile %q", p.Name)
+	}
+	u, err := url.Parse(p.URL)
+	if err == nil && u.Scheme == "http" && !config.IsLoopback(u.Hostname()) {
+		return fmt.Sprintf("warning: %s: the API token goes to %s unencrypted (plain http://): anyone on the network path can read it", why, u.Hostname())
+	}
+	return fmt.Sprintf("warning: %s allows plain http:// to hosts other than this machine, which would send the API token unencrypted", why)
 }
 
 func randomToken() string {

@@ -54,6 +54,9 @@ func cmdSync(g globals, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if w := insecureWarning(t.profile, *insecure); w != "" {
+		fmt.Fprintf(stderr, "opsdeck: %s\n", w)
+	}
 	log, closeLog, err := lf.open(t.cache)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -9,9 +10,11 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	gosync "sync"
+	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -105,6 +108,9 @@ func cmdTUI(g globals, args []string, stderr io.Writer) error {
 		r.ep, err = endpointOf(context.Background(), t.profile, f.insecure)
 		if err != nil {
 			return fmt.Errorf("%w\n(--offline opens the cache without syncing)", err)
+		}
+		if w := insecureWarning(t.profile, f.insecure); w != "" {
+			fmt.Fprintf(stderr, "opsdeck: %s\n", w) // stays on the screen under the TUI's alternate screen
 		}
 	}
 	r.profiles = t.cfg.SortedNames()
@@ -298,6 +304,19 @@ func runTUIOnce(r tuiRun) (*tuiRun, error) {
 		opts = append(opts, tea.WithMouseCellMotion())
 	}
 	p = tea.NewProgram(app, opts...)
+	app.CrashDir = filepath.Dir(cmp.Or(r.f.log.file, r.cache)) // crash reports go beside the log
+	// bubbletea restores the terminal on SIGTERM (a QuitMsg); a hangup
+	// (kill -HUP, the terminal window closed) gets the same clean exit.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		select {
+		case <-hup:
+			p.Quit()
+		case <-ctx.Done():
+		}
+	}()
 
 	switch {
 	case c != nil:

@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -91,7 +92,8 @@ var (
 // Open opens the cache at path, creating it (and its directory) if needed and
 // upgrading its schema. A file that is not an opsdeck cache is refused with
 // ErrNotCache and never modified.
-func Open(path string) (*Store, error) {
+func Open(path string) (_ *Store, err error) {
+	defer func() { err = damagedHint(err) }()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create cache directory: %w", err)
 	}
@@ -104,6 +106,13 @@ func Open(path string) (*Store, error) {
 		f.Close()
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
+	} else if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		// SQLite would create the file 0644: the cache holds the tenant's
+		// data, so it is created 0600 here (an empty file is an empty
+		// database), and SQLite gives the -wal and -shm files its mode.
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
 
 	// Pragmas in the DSN apply to every connection the pool ever opens.
@@ -190,9 +199,19 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
+// damagedHint tells what to do about a cache SQLite finds damaged (a bad
+// disk, a half-copied file): it is only a cache, so a new one will do.
+func damagedHint(err error) error {
+	if err == nil || !strings.Contains(err.Error(), "malformed") {
+		return err
+	}
+	return fmt.Errorf("%w (the cache file is damaged: move it away and opsdeck builds a new one with a full sync)", err)
+}
+
 // OpenReadOnly opens an existing cache for offline inspection without
 // writing to it: every write method returns ErrReadOnly.
-func OpenReadOnly(path string) (*Store, error) {
+func OpenReadOnly(path string) (_ *Store, err error) {
+	defer func() { err = damagedHint(err) }()
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

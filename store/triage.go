@@ -53,7 +53,9 @@ const (
 	// and pass for indexed.
 	textClampSQL = `UPDATE jobs_fts_state SET indexed_upto = (SELECT coalesce(max(rowid), 0) FROM jobs)
 		WHERE indexed_upto > (SELECT coalesce(max(rowid), 0) FROM jobs)`
-	textLookupSQL = `SELECT json_group_array(json_array(job_id, CAST(rowid AS TEXT), identity_name, action_name, workflow_name, error_message))
+	// It also returns each job's state: the write's stored-state lookup
+	// (storedStates) comes from the same query.
+	textLookupSQL = `SELECT json_group_array(json_array(job_id, CAST(rowid AS TEXT), identity_name, action_name, workflow_name, error_message, state))
 		|| char(0) || (SELECT indexed_upto FROM jobs_fts_state)
 		FROM jobs WHERE job_id IN (SELECT value FROM json_each(?1))`
 	// A job already in the backlog keeps its entry: its values are what
@@ -84,7 +86,7 @@ type ftsText struct{ identity, action, workflow, msg string }
 // new job needs nothing: its rowid is above the index's mark). An
 // unchanged job costs its share of one batched lookup. It returns how much
 // the backlog grew.
-func (s *Store) indexJobText(ctx context.Context, tx *sql.Tx, rows []JobRow, texts []jobText, upsert func() (WriteStats, error)) (WriteStats, int64, error) {
+func (s *Store) indexJobText(ctx context.Context, tx *sql.Tx, rows []JobRow, texts []jobText, upsert func(stored map[string]string) (WriteStats, error)) (WriteStats, int64, error) {
 	keys := make([]string, len(rows))
 	for i := range rows {
 		keys[i] = rows[i].JobID
@@ -98,6 +100,7 @@ func (s *Store) indexJobText(ctx context.Context, tx *sql.Tx, rows []JobRow, tex
 		text  ftsText
 	}
 	old := map[string]stored{}
+	states := make(map[string]string, len(rows)) // job_id -> stored state, for upsert
 	var upto int64
 	{
 		clamp, err := s.txStmt(ctx, tx, textClampSQL)
@@ -124,7 +127,7 @@ func (s *Store) indexJobText(ctx context.Context, tx *sql.Tx, rows []JobRow, tex
 			return WriteStats{}, 0, fmt.Errorf("text index mark %q: %w", mark, err)
 		}
 		if list != "[]" {
-			var tuples [][6]string
+			var tuples [][7]string
 			if err := json.Unmarshal([]byte(list), &tuples); err != nil {
 				return WriteStats{}, 0, fmt.Errorf("look up stored job text: %w", err)
 			}
@@ -133,13 +136,14 @@ func (s *Store) indexJobText(ctx context.Context, tx *sql.Tx, rows []JobRow, tex
 				if err != nil {
 					return WriteStats{}, 0, fmt.Errorf("look up stored job text: %w", err)
 				}
+				states[t[0]] = t[6]
 				if id <= upto { // above the mark: not indexed, nothing to undo
 					old[t[0]] = stored{id, ftsText{t[2], t[3], t[4], t[5]}}
 				}
 			}
 		}
 	}
-	st, err := upsert() // fills texts
+	st, err := upsert(states) // fills texts
 	if err != nil {
 		return st, 0, err
 	}

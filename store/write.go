@@ -148,7 +148,7 @@ func (s *Store) WriteJobs(ctx context.Context, rows []JobRow, cur *Cursor) (Writ
 			state: r.State,
 			args:  r.args(now, msg, errorSignature(msg), nullableText(req), nullableText(res), textOrDefault(raw, "{}")),
 		}, nil
-	}, cur, func(tx *sql.Tx, upsert func() (WriteStats, error)) (WriteStats, error) {
+	}, cur, func(tx *sql.Tx, upsert func(stored map[string]string) (WriteStats, error)) (WriteStats, error) {
 		st, n, err := s.indexJobText(ctx, tx, rows, texts, upsert)
 		queued = n
 		return st, err
@@ -209,19 +209,23 @@ func (s *Store) write(ctx context.Context, spec writeSpec, n int, prep func(i in
 // writeWith is write with a hook: around, when non-nil, runs the upsert
 // (by calling upsert) inside the transaction, so it can read what the rows
 // were before and write derived data after (the jobs' free-text index).
+// When around has read the stored states of the batch's keys already, it
+// passes them to upsert (nil: upsert reads them itself).
 func (s *Store) writeWith(ctx context.Context, spec writeSpec, n int, prep func(i int, now int64) (op, error), cur *Cursor,
-	around func(tx *sql.Tx, upsert func() (WriteStats, error)) (WriteStats, error)) (WriteStats, error) {
+	around func(tx *sql.Tx, upsert func(stored map[string]string) (WriteStats, error)) (WriteStats, error)) (WriteStats, error) {
 	if s.readOnly {
 		return WriteStats{}, ErrReadOnly
 	}
 	var st WriteStats
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		upsert := func() (WriteStats, error) { return s.upsertAll(ctx, tx, spec, n, prep) }
+		upsert := func(stored map[string]string) (WriteStats, error) {
+			return s.upsertAllStored(ctx, tx, spec, n, prep, stored)
+		}
 		var err error
 		if around != nil {
 			st, err = around(tx, upsert)
 		} else {
-			st, err = upsert()
+			st, err = upsert(nil)
 		}
 		if err != nil {
 			return err
@@ -246,6 +250,12 @@ func (s *Store) writeWith(ctx context.Context, spec writeSpec, n int, prep func(
 // statement journal on every upsert (+11% CPU), a lookup per row or an
 // upsert with RETURNING cost more than this one batched read.
 func (s *Store) upsertAll(ctx context.Context, tx *sql.Tx, spec writeSpec, n int, prep func(i int, now int64) (op, error)) (WriteStats, error) {
+	return s.upsertAllStored(ctx, tx, spec, n, prep, nil)
+}
+
+// upsertAllStored is upsertAll given the stored states of the batch's keys
+// (as storedStates returns them), when the caller has read them already.
+func (s *Store) upsertAllStored(ctx context.Context, tx *sql.Tx, spec writeSpec, n int, prep func(i int, now int64) (op, error), stored map[string]string) (WriteStats, error) {
 	var st WriteStats
 	if n == 0 {
 		return st, nil
@@ -260,9 +270,11 @@ func (s *Store) upsertAll(ctx context.Context, tx *sql.Tx, spec writeSpec, n int
 		}
 		ops[i], keys[i] = o, o.key
 	}
-	stored, err := s.storedStates(ctx, tx, spec, keys)
-	if err != nil {
-		return st, err
+	if stored == nil {
+		var err error
+		if stored, err = s.storedStates(ctx, tx, spec, keys); err != nil {
+			return st, err
+		}
 	}
 
 	upsert, err := s.txStmt(ctx, tx, spec.upsert)

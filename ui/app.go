@@ -115,6 +115,10 @@ type App struct {
 	Timer Timer
 	// OnResync is called when the user asks for a sync now; nil = offline.
 	OnResync func()
+	// CrashDir is where the report of a recovered panic goes (next to the
+	// log); "" means the temporary directory. See crash.go.
+	CrashDir string
+	crash    crashState
 }
 
 // NewApp returns the shell with root as its first view.
@@ -150,7 +154,20 @@ const chrome = 3
 
 func (a *App) bodySize() (int, int) { return max(a.w, 1), max(a.h-chrome, 1) }
 
-func (a *App) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+// Update is update with a recover: a view's panic becomes a crash report
+// and a flash (crash.go).
+func (a *App) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.recovered("Update", msg, r)
+			seq := a.flashSeq
+			m, cmd = a, a.Timer(10*time.Second, func(time.Time) tea.Msg { return clearFlash{seq} })
+		}
+	}()
+	return a.update(msg)
+}
+
+func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		a.w, a.h = msg.Width, msg.Height
@@ -383,8 +400,19 @@ func (a *App) runCommand(line string) tea.Cmd {
 
 var spinFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
-// View draws the whole screen: header, body, status bar, bottom line.
+// View is view with a recover: a view that panics while drawing is closed
+// (it would panic on every frame) and the frame drawn again (crash.go).
 func (a *App) View() string {
+	for range 3 {
+		if s, ok := a.tryView(); ok {
+			return s
+		}
+	}
+	return fit("opsdeck: internal error while drawing (see the crash report); q quits", a.w, a.h)
+}
+
+// view draws the whole screen: header, body, status bar, bottom line.
+func (a *App) view() string {
 	if a.w <= 0 || a.h <= 0 {
 		return ""
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/opsdeck/opsdeck/store/filter"
 	"github.com/opsdeck/opsdeck/sync/veza"
@@ -87,6 +88,9 @@ func MutableFields() []string { return mutableSchema.Names() }
 // joined node (idp.department), never joined_nodes.<alias>.<attr> and never
 // previous.* (that belongs in the mutable filter). Blank is allowed.
 func CheckFilter(src string) error {
+	if !utf8.ValidString(src) {
+		return errInvalidUTF8 // JSON would silently turn it into U+FFFD
+	}
 	n, err := filter.Parse(src)
 	if err != nil {
 		return err
@@ -113,6 +117,9 @@ func CheckFilter(src string) error {
 // previous.signed_off_state (UNKNOWN, NOT_SIGNED_OFF, SIGNED_OFF) only.
 // Blank is allowed.
 func CheckMutableFilter(src string) error {
+	if !utf8.ValidString(src) {
+		return errInvalidUTF8
+	}
 	_, err := filter.ParseFor(src, mutableSchema)
 	return err
 }
@@ -173,12 +180,18 @@ func ParseColor(s string) (r, g, b uint8, err error) {
 	return v[0], v[1], v[2], nil
 }
 
-// CheckName checks the name: required, at most MaxNameBytes.
+// errInvalidUTF8: the API speaks JSON, which would replace the bad bytes
+// with U+FFFD, so what is saved would differ from what was checked.
+var errInvalidUTF8 = errors.New("not valid UTF-8 text")
+
+// CheckName checks the name: required, valid UTF-8, at most MaxNameBytes.
 func CheckName(s string) error {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
 		return errors.New("name is required")
+	case !utf8.ValidString(s):
+		return errInvalidUTF8
 	case len(s) > MaxNameBytes:
 		return fmt.Errorf("name is %d bytes long; at most %d", len(s), MaxNameBytes)
 	}

@@ -6,6 +6,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -175,7 +177,7 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 		getenv = os.Getenv
 	}
 	c := &Config{Path: path, Profiles: map[string]*Profile{}, getenv: getenv}
-	p := &parser{c: c, dir: filepath.Dir(path)}
+	p := &parser{c: c, dir: filepath.Dir(path), lines: yamlLines(data)}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
@@ -184,7 +186,10 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 		}
-		return nil, &Error{File: path, Line: line, Msg: "not valid YAML: " + msg}
+		if line == 0 {
+			line = yamlErrorLine(data, msg)
+		}
+		return nil, &Error{File: path, Line: min(line, p.lines), Msg: "not valid YAML: " + msg}
 	}
 	if len(doc.Content) == 0 {
 		return c, nil // empty file
@@ -205,15 +210,67 @@ func Parse(path string, data []byte, getenv func(string) string) (*Config, error
 	return c, nil
 }
 
+// yamlErrorLine places a YAML error that came without a line: the
+// decoder's reader errors (a control character, invalid UTF-8) are on the
+// line of the first such character, and it leaves the line out of
+// scanner errors on the first line.
+func yamlErrorLine(data []byte, msg string) int {
+	if strings.Contains(msg, "control characters") || strings.Contains(msg, "UTF-8") || strings.Contains(msg, "Unicode") {
+		for i := 0; i < len(data); {
+			r, n := utf8.DecodeRune(data[i:])
+			if (r == utf8.RuneError && n == 1) || !yamlPrintable(r) {
+				return yamlLines(data[:i])
+			}
+			i += n
+		}
+	}
+	return 1
+}
+
+// yamlLines counts lines the way the YAML decoder numbers them: CR LF,
+// CR, LF, NEL, LS and PS each end one.
+func yamlLines(data []byte) int {
+	n := 1
+	for i := 0; i < len(data); i++ {
+		switch {
+		case data[i] == '\r':
+			if i+1 < len(data) && data[i+1] == '\n' {
+				i++
+			}
+			n++
+		case data[i] == '\n':
+			n++
+		case bytes.HasPrefix(data[i:], []byte("\u0085")), bytes.HasPrefix(data[i:], []byte("\u2028")), bytes.HasPrefix(data[i:], []byte("\u2029")):
+			n++
+		}
+	}
+	return n
+}
+
+// yamlPrintable is YAML 1.2's c-printable (plus the BOM, which the
+// decoder accepts).
+func yamlPrintable(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		return true
+	case r >= 0x20 && r <= 0x7e, r >= 0xa0 && r <= 0xd7ff, r >= 0xe000 && r <= 0xfffd, r >= 0x10000 && r <= 0x10ffff:
+		return true
+	}
+	return false
+}
+
 type parser struct {
 	c           *Config
+	lines       int // in the file, to keep every error's line within it
 	dir         string
 	errs        []error
 	defaultLine int
 }
 
 func (p *parser) errAt(n *yaml.Node, format string, args ...any) *Error {
-	return &Error{File: p.c.Path, Line: n.Line, Msg: fmt.Sprintf(format, args...)}
+	// The decoder places an empty node (`---` alone) on the line after the
+	// last one: point at the last line instead.
+	return &Error{File: p.c.Path, Line: max(1, min(n.Line, p.lines)), Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *parser) fail(n *yaml.Node, format string, args ...any) {

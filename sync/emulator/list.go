@@ -95,21 +95,23 @@ var jobKind = &listKind[veza.Job]{
 	},
 	field: jobField,
 	narrow: func(g *gen, v *view, n filter.Node) (int, int, bool) {
-		return narrowBy(n, filter.Jobs, map[string]func(string) (int, int){
-			"policy_task": func(id string) (int, int) {
-				i, ok := g.ids.parse(kindTask, id)
-				if !ok || i >= v.nTasks {
-					return 0, 0
-				}
-				return int(g.actJob[g.taskAct[i]]), int(g.actJob[g.taskAct[i+1]])
-			},
-			"job_id": func(id string) (int, int) {
-				k, ok := g.ids.parse(kindJob, id)
-				if !ok || k >= v.nJobs {
-					return 0, 0
-				}
-				return k, k + 1
-			},
+		return narrowJobs(g, v, n, func() (int, int, bool) { // narrow_time.go
+			return narrowBy(n, filter.Jobs, map[string]func(string) (int, int){
+				"policy_task": func(id string) (int, int) {
+					i, ok := g.ids.parse(kindTask, id)
+					if !ok || i >= v.nTasks {
+						return 0, 0
+					}
+					return int(g.actJob[g.taskAct[i]]), int(g.actJob[g.taskAct[i+1]])
+				},
+				"job_id": func(id string) (int, int) {
+					k, ok := g.ids.parse(kindJob, id)
+					if !ok || k >= v.nJobs {
+						return 0, 0
+					}
+					return k, k + 1
+				},
+			})
 		})
 	},
 }
@@ -242,7 +244,7 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, k *list
 	case p < end: // out of budget: resume where the scan stopped
 		page.HasMore, page.NextPageToken = true, s.encodeToken(k.ent, q, p)
 	}
-	writeJSON(w, http.StatusOK, page)
+	writeListPage(w, &page) // jobpage.go
 }
 
 // parseListQuery validates the query parameters; on error it returns the

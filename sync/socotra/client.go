@@ -5,10 +5,12 @@
 package socotra
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -137,6 +139,10 @@ func (c *Client) get(ctx context.Context, route string, u *url.URL, decode func(
 	req := &httpx.Request{Route: route, Method: http.MethodGet, URL: u, Idempotent: true}
 	resp, err := c.call.Do(ctx, req, func(b []byte) error {
 		if err := decode(b); err != nil {
+			if isHTML(b) {
+				return errors.New("undecodable answer: an HTML page, not JSON (a proxy or login page in front of the API?): " +
+					c.secrets.Clean(string(b[:min(len(b), 300)]), 120))
+			}
 			// The JSON error may quote the body: clean it like any server text.
 			return errors.New("undecodable answer: " + c.secrets.Clean(err.Error(), 300))
 		}
@@ -159,7 +165,7 @@ func (c *Client) send(ctx context.Context, route, method string, body any) error
 
 func (c *Client) result(req *httpx.Request, resp *httpx.Response, err error) error {
 	if err != nil {
-		return fmt.Errorf("socotra %w", err) // httpx errors start with the route
+		return fmt.Errorf("socotra %w%s", err, bodyHint(err)) // httpx errors start with the route
 	}
 	if resp.OK() {
 		return nil
@@ -386,4 +392,22 @@ func (c *Client) ResumeFailed(ctx context.Context, j wire.FailedJobRequest) erro
 // DeleteFailed discards a failed job. An unknown trigger is a 404.
 func (c *Client) DeleteFailed(ctx context.Context, j wire.FailedJobRequest) error {
 	return c.send(ctx, "delete_failed", http.MethodDelete, j)
+}
+
+// isHTML reports a body that is a web page: a proxy's or a login page in
+// front of the API, which the user has to deal with.
+func isHTML(b []byte) bool {
+	t := strings.ToLower(strings.TrimSpace(string(b[:min(len(b), 300)])))
+	return strings.HasPrefix(t, "<!doctype html") || strings.HasPrefix(t, "<html") || strings.Contains(t, "<body")
+}
+
+// bodyHint says in words what a failure to read a body means.
+func bodyHint(err error) string {
+	switch {
+	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum):
+		return " (the body is not the gzip data its Content-Encoding announces)"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return " (the body was cut short)"
+	}
+	return ""
 }

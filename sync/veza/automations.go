@@ -158,7 +158,7 @@ type automationsWire[T any] struct {
 
 func decodeAutomationList[T any](c *Client, name string, body []byte) ([]T, error) {
 	if !looksLikeObject(body) {
-		return nil, c.decodeError(name, errors.New("response is not a JSON object"))
+		return nil, c.decodeError(name, notObject(body))
 	}
 	var w automationsWire[T]
 	if err := json.Unmarshal(body, &w); err != nil {
@@ -204,7 +204,7 @@ func (c *Client) CreateAutomation(ctx context.Context, a Automation) (string, er
 	}
 	var out AutomationCreated
 	if !looksLikeObject(body) {
-		return "", c.decodeError("create_automation", errors.New("response is not a JSON object"))
+		return "", c.decodeError("create_automation", notObject(body))
 	}
 	if err := json.Unmarshal(body, &out); err != nil {
 		return "", c.decodeError("create_automation", err)

@@ -2,6 +2,7 @@ package veza
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -230,7 +231,7 @@ func (c *Client) once(ctx context.Context, cl *call) (body []byte, retry bool, w
 	body, err = io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
 		// Reset mid-body: the request was served, so only idempotent calls retry.
-		return nil, cl.idempotent, 0, &TransportError{Route: cl.name, Method: cl.method, Path: cl.path, Err: err}
+		return nil, cl.idempotent, 0, &TransportError{Route: cl.name, Method: cl.method, Path: cl.path, Err: bodyError(resp, err)}
 	}
 	if int64(len(body)) > c.maxBody {
 		return nil, false, 0, fmt.Errorf("veza %s: response exceeds the %d-byte cap", cl.name, c.maxBody)
@@ -294,6 +295,21 @@ func (e *TransportError) Error() string {
 	return fmt.Sprintf("veza %s: %s %s: %v", e.Route, e.Method, e.Path, e.Err)
 }
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// bodyError says what went wrong reading a body in words: a gzip error
+// means the body is not what its Content-Encoding claims (a proxy's lie or
+// a cut), an unexpected EOF a connection cut mid-body.
+func bodyError(resp *http.Response, err error) error {
+	switch {
+	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum):
+		return fmt.Errorf("the body is not the gzip data its Content-Encoding announces: %w", err)
+	case errors.Is(err, io.ErrUnexpectedEOF) && resp.Uncompressed:
+		return fmt.Errorf("the gzip-encoded body was cut short: %w", err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("the body was cut short: %w", err)
+	}
+	return err
+}
 
 func retryableStatus(s int) bool {
 	switch s {

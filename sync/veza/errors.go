@@ -1,6 +1,7 @@
 package veza
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,4 +204,20 @@ func looksLikeObject(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// notObject describes a 2xx body that is not a JSON object, with its
+// beginning: an HTML page there is a proxy's or a login page in front of
+// the API, which the user has to deal with, not a bug of the tenant. The
+// excerpt is cleaned by decodeError like every server text.
+func notObject(body []byte) error {
+	ex := string(body[:min(len(body), 300)])
+	t := strings.ToLower(strings.TrimSpace(ex))
+	if strings.HasPrefix(t, "<!doctype html") || strings.HasPrefix(t, "<html") || strings.Contains(t, "<body") {
+		return fmt.Errorf("response is an HTML page, not JSON (a proxy or login page in front of the API?): %q", truncate(sanitize(ex), maxExcerpt/2))
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return errors.New("response is empty, not a JSON object")
+	}
+	return fmt.Errorf("response is not a JSON object: %q", truncate(sanitize(ex), maxExcerpt/2))
 }

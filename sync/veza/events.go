@@ -196,7 +196,7 @@ func decodeExport(c *Client, body []byte, asked int) (ListPage[Record[SystemEven
 	const name = "export_events"
 	var w exportWire
 	if !looksLikeObject(body) {
-		return ListPage[Record[SystemEvent]]{}, c.decodeError(name, errors.New("response is not a JSON object"))
+		return ListPage[Record[SystemEvent]]{}, c.decodeError(name, notObject(body))
 	}
 	if err := json.Unmarshal(body, &w); err != nil {
 		return ListPage[Record[SystemEvent]]{}, c.decodeError(name, err)

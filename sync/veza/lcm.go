@@ -75,7 +75,7 @@ type listWire[T any] struct {
 func decodeList[T any](c *Client, name string, body []byte) (ListPage[T], error) {
 	var w listWire[T]
 	if !looksLikeObject(body) {
-		return ListPage[T]{}, c.decodeError(name, errors.New("response is not a JSON object"))
+		return ListPage[T]{}, c.decodeError(name, notObject(body))
 	}
 	if err := json.Unmarshal(body, &w); err != nil {
 		return ListPage[T]{}, c.decodeError(name, err)
@@ -102,7 +102,7 @@ func decodeValue[T any](c *Client, name string, body []byte) (T, error) {
 	}
 	var zero T
 	if !looksLikeObject(body) {
-		return zero, c.decodeError(name, errors.New("response is not a JSON object"))
+		return zero, c.decodeError(name, notObject(body))
 	}
 	if err := json.Unmarshal(body, &w); err != nil {
 		return zero, c.decodeError(name, err)
@@ -283,7 +283,7 @@ func optionalValue[T any](c *Client, name string, body []byte) (*T, error) {
 		Value *T `json:"value"`
 	}
 	if !looksLikeObject(body) {
-		return nil, c.decodeError(name, errors.New("response is not a JSON object"))
+		return nil, c.decodeError(name, notObject(body))
 	}
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, c.decodeError(name, err)

@@ -106,6 +106,11 @@ func listRecords[T any](ctx context.Context, c *Client, name, path string, p Lis
 }
 
 func decodeRecords[T any](c *Client, name string, body []byte) (ListPage[Record[T]], error) {
+	if _, isJob := any((*T)(nil)).(*Job); isJob {
+		if p, ok := fastJobPage(body); ok { // fastjob.go
+			return any(p).(ListPage[Record[T]]), nil
+		}
+	}
 	page, err := decodeList[T](c, name, body)
 	if err != nil {
 		return ListPage[Record[T]]{}, err
