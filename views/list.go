@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -343,9 +344,13 @@ func (v *List) applyFilter(text string) tea.Cmd {
 	if err := v.setFilter(text); err != nil {
 		return ui.Flash(ui.FlashError, "%s", err)
 	}
+	var hint tea.Cmd
+	if v.text != "" && utf8.RuneCountInString(v.text) < 3 && v.spec.entity == store.EntityJobs {
+		hint = ui.Flash(ui.FlashWarn, "%q is shorter than 3 characters: the text index cannot help, every row is read", v.text)
+	}
 	var cmd tea.Cmd
 	v.table, cmd = v.table.SetSource(v.source())
-	return cmd
+	return tea.Batch(cmd, hint)
 }
 
 func (v *List) setSort(col int, desc bool) tea.Cmd {
