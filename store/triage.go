@@ -562,6 +562,8 @@ const (
 	MarkJobs  = "jobs"  // Key is a job_id
 	MarkTasks = "tasks" // Key is a task id
 	MarkGroup = "group" // Key is an error signature: the whole group
+	// MarkSocotraFailed: Key is a failed scheduled job, "group\x1fname".
+	MarkSocotraFailed = "socotra_failed"
 )
 
 // Mark is a local acknowledgement: it lives only in this cache (never sent
@@ -574,10 +576,10 @@ type Mark struct {
 
 func checkMarkEntity(entity string) error {
 	switch entity {
-	case MarkJobs, MarkTasks, MarkGroup:
+	case MarkJobs, MarkTasks, MarkGroup, MarkSocotraFailed:
 		return nil
 	}
-	return fmt.Errorf("cannot mark %q: marks are for %s, %s or %s", entity, MarkJobs, MarkTasks, MarkGroup)
+	return fmt.Errorf("cannot mark %q: marks are for %s, %s, %s or %s", entity, MarkJobs, MarkTasks, MarkGroup, MarkSocotraFailed)
 }
 
 // Ack acknowledges one job, task or group, with an optional note; acking

@@ -30,6 +30,8 @@ func markEntity(entity string) string {
 		return store.MarkJobs
 	case store.EntityTasks:
 		return store.MarkTasks
+	case store.EntitySocotraFailed:
+		return store.MarkSocotraFailed
 	}
 	return ""
 }
@@ -76,7 +78,7 @@ func (v *List) ackKeys(k tea.KeyMsg) (tea.Cmd, bool) {
 	switch {
 	case key.Matches(k, v.c.Keys.Get("ack")):
 		return v.toggleAck(ent), true
-	case key.Matches(k, v.c.Keys.Get("next_unacked")):
+	case key.Matches(k, v.c.Keys.Get("next_unacked")) && ent != store.MarkSocotraFailed:
 		return v.nextUnacked(), true
 	}
 	return nil, false

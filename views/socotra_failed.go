@@ -62,6 +62,8 @@ func NewSocotraFailed(c *Common, filterText string) (ui.View, error) {
 				out[i] = vtable.Row{Key: store.SocotraFailedKey(q, r), ID: failedID(r.TriggerGroup, r.TriggerName), Style: "f:" + r.State,
 					Cells: []string{r.State, fmt.Sprint(r.FailureCount), r.TriggerName, r.TriggerGroup, c.fmtTime(r.UpdatedAt), c.fmtTime(r.CreatedAt)}}
 			}
+			// Acknowledged failed jobs (a, as in the jobs triage) carry ✓.
+			decorateAcks(ctx, c.Store, store.EntitySocotraFailed, out, make([]string, len(out)))
 			return out, nil
 		},
 		records: func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error) {

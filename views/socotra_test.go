@@ -415,3 +415,25 @@ func TestSocotraFreeTextFilterSQL(t *testing.T) {
 		}
 	}
 }
+
+func TestSocotraFailedAcknowledge(t *testing.T) {
+	st := socotraTestStore(t, 10)
+	h := newHarness(t, st, failedRoot(nil), 140, 30)
+	row, ok := h.app.Top().(*socotraList).Selected()
+	if !ok {
+		t.Fatal("no failed job")
+	}
+	h.key("a")
+	if !strings.Contains(h.view(), "note (optional") {
+		t.Fatalf("a did not ask for a note:\n%s", h.view())
+	}
+	h.typeText("billing knows")
+	h.key("enter")
+	m, ok, err := st.Mark(context.Background(), store.MarkSocotraFailed, row.ID)
+	if err != nil || !ok || m.Note != "billing knows" {
+		t.Fatalf("failed job not acknowledged: %+v %v %v\n%s", m, ok, err, h.view())
+	}
+	if v := h.view(); !strings.Contains(v, "✓") || !strings.Contains(v, "not told") {
+		t.Fatalf("acknowledged failed job not flagged:\n%s", v)
+	}
+}
