@@ -116,7 +116,7 @@ func (v *EventDetail) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 		return v, nil
 	case tea.KeyMsg:
 		if !v.tree.SearchActive() {
-			fired, used := v.chord.Feed(v.c.Keys, []string{"copy_value", "copy_path", "copy_job"}, msg.String())
+			fired, used := feedCopy(v.c, &v.chord, msg)
 			if fired != "" {
 				return v, v.copy(fired)
 			}
@@ -131,31 +131,7 @@ func (v *EventDetail) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 }
 
 func (v *EventDetail) copy(what string) tea.Cmd {
-	if v.ev == nil {
-		return ui.Flash(ui.FlashWarn, "nothing to copy yet")
-	}
-	var text, label string
-	switch what {
-	case "copy_value":
-		text, label = v.tree.SelectedValue(), "value"
-	case "copy_path":
-		text, label = v.tree.SelectedPath(), "path "+v.tree.SelectedPath()
-	case "copy_job":
-		var b bytes.Buffer
-		if json.Indent(&b, v.ev.Raw, "", "  ") == nil {
-			text = b.String()
-		} else {
-			text = string(v.ev.Raw)
-		}
-		label = "event " + v.eventID
-	}
-	if v.c.Copy == nil {
-		return ui.Flash(ui.FlashWarn, "no clipboard")
-	}
-	if err := v.c.Copy(text); err != nil {
-		return ui.Flash(ui.FlashError, "copy failed: %v", err)
-	}
-	return ui.Flash(ui.FlashInfo, "copied %s (%d bytes) to the clipboard", sanitize.Line(ansi.Truncate(label, 60, "…")), len(text))
+	return copyFromTree(v.c, v.tree, what, v.ev != nil, "event "+v.eventID, func() []byte { return prettyJSON(v.ev.Raw) })
 }
 
 func (v *EventDetail) View() string {

@@ -121,7 +121,7 @@ func (v *JobDetail) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 			if key.Matches(msg, v.c.Keys.Get("ack")) {
 				return v, detailAck(v.c, v.jobID)
 			}
-			fired, used := v.chord.Feed(v.c.Keys, []string{"copy_value", "copy_path", "copy_job"}, msg.String())
+			fired, used := feedCopy(v.c, &v.chord, msg)
 			if fired != "" {
 				return v, v.copy(fired)
 			}
@@ -136,22 +136,7 @@ func (v *JobDetail) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 }
 
 func (v *JobDetail) copy(what string) tea.Cmd {
-	if v.job == nil {
-		return ui.Flash(ui.FlashWarn, "nothing to copy yet")
-	}
-	var text, label string
-	switch what {
-	case "copy_value":
-		text, label = v.tree.SelectedValue(), "value"
-	case "copy_path":
-		text, label = v.tree.SelectedPath(), "path "+v.tree.SelectedPath()
-	case "copy_job":
-		text, label = string(jobJSON(*v.job)), "job "+v.jobID
-	}
-	if err := v.c.Copy(text); err != nil {
-		return ui.Flash(ui.FlashError, "copy failed: %v", err)
-	}
-	return ui.Flash(ui.FlashInfo, "copied %s (%d bytes) to the clipboard", sanitize.Line(ansi.Truncate(label, 60, "…")), len(text))
+	return copyFromTree(v.c, v.tree, what, v.job != nil, "job "+v.jobID, func() []byte { return jobJSON(*v.job) })
 }
 
 // jobJSON is the job as a ticket wants it: the raw object with payloads.

@@ -466,7 +466,7 @@ func (v *SocotraEvent) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 		case key.Matches(msg, keys.Get("socotra_schedules")) && v.ev != nil:
 			return v, openEventPolicy(v.c, v.locator)
 		}
-		fired, used := v.chord.Feed(keys, []string{"copy_value", "copy_path", "copy_job"}, msg.String())
+		fired, used := feedCopy(v.c, &v.chord, msg)
 		if fired != "" {
 			return v, v.copy(fired)
 		}
@@ -480,16 +480,7 @@ func (v *SocotraEvent) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 }
 
 func (v *SocotraEvent) copy(what string) tea.Cmd {
-	if v.ev == nil {
-		return ui.Flash(ui.FlashWarn, "nothing to copy yet")
-	}
-	switch what {
-	case "copy_value":
-		return copyText(v.c, v.tree.SelectedValue(), "value")
-	case "copy_path":
-		return copyText(v.c, v.tree.SelectedPath(), "path "+v.tree.SelectedPath())
-	}
-	return copyText(v.c, string(v.ev.Raw), "event "+v.locator)
+	return copyFromTree(v.c, v.tree, what, v.ev != nil, "event "+v.locator, func() []byte { return v.ev.Raw })
 }
 
 func (v *SocotraEvent) View() string {
