@@ -141,10 +141,21 @@ func cmdCLI(g globals, args []string, stdin io.Reader, stdout, stderr io.Writer)
 			if err != nil {
 				return nil, err
 			}
-			if readOnly {
+			if !readOnly {
+				return store.Open(t.cache)
+			}
+			st, err := store.OpenReadOnly(t.cache)
+			if errors.Is(err, store.ErrOldSchema) {
+				// A cache from an older opsdeck: upgrade it once (the
+				// migrations keep every row), then read it as asked.
+				rw, uerr := store.Open(t.cache)
+				if uerr != nil {
+					return nil, err
+				}
+				rw.Close()
 				return store.OpenReadOnly(t.cache)
 			}
-			return store.Open(t.cache)
+			return st, err
 		},
 		Veza: func() (*veza.Client, error) {
 			ep, err := endpoint(config.ProviderVeza)

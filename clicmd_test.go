@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
+	"errors"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/opsdeck/opsdeck/store"
 )
 
 // TestCLIThroughMain: the headless commands are reachable from the binary's
@@ -59,5 +63,41 @@ func TestCLICompletionNeedsNoProfile(t *testing.T) {
 		if !strings.Contains(out.String(), c) {
 			t.Fatalf("completion does not offer %q", c)
 		}
+	}
+}
+
+// TestQueryUpgradesAnOldCache: a cache made by an older opsdeck is upgraded
+// once by a query (which otherwise only ever opens read-only).
+func TestQueryUpgradesAnOldCache(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("VEZA_URL", "")
+	path := filepath.Join(t.TempDir(), "old.db")
+	st, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an opsdeck with six migrations left it.
+	for _, q := range []string{"PRAGMA user_version = 6", "DELETE FROM schema_migrations WHERE version = 7"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	if _, err := store.OpenReadOnly(path); !errors.Is(err, store.ErrOldSchema) {
+		t.Fatalf("read-only open of a v6 cache: %v", err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"query", "jobs", "--count", "--cache", path}, &out, &errb); code != 0 || strings.TrimSpace(out.String()) != "0" {
+		t.Fatalf("query on an old cache: exit %d, %q %q", code, out.String(), errb.String())
+	}
+	if st, err := store.OpenReadOnly(path); err != nil {
+		t.Fatalf("the cache was not upgraded: %v", err)
+	} else {
+		st.Close()
 	}
 }

@@ -51,6 +51,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrReadOnly: a write on a store opened with OpenReadOnly.
 	ErrReadOnly = errors.New("cache is open read-only")
+	// ErrOldSchema: a read-only open found a cache an older opsdeck made;
+	// opening it read-write once upgrades it.
+	ErrOldSchema = errors.New("cache schema is older than this opsdeck")
 )
 
 // appID marks an opsdeck cache in the SQLite header (PRAGMA application_id),
@@ -229,6 +232,9 @@ func OpenReadOnly(path string) (_ *Store, err error) {
 	}
 	if v != len(migrations) {
 		r.Close()
+		if v < len(migrations) {
+			return nil, fmt.Errorf("open %s read-only: %w: v%d, this opsdeck needs v%d (open it read-write once to upgrade)", path, ErrOldSchema, v, len(migrations))
+		}
 		return nil, fmt.Errorf("open %s read-only: cache schema is v%d, this opsdeck needs v%d (open it read-write once to upgrade)", path, v, len(migrations))
 	}
 	return &Store{path: path, r: r, rs: newStmtCache(r), readOnly: true}, nil
