@@ -22,7 +22,8 @@ func TestE2ETriage(t *testing.T) {
 
 	// Typed in one burst on purpose: the shell splits it into keys.
 	s.keys(":errors", "Enter")
-	screen := s.waitFor(20*time.Second, "ERRORED jobs in", "groups", "SIGNATURE")
+	// The counts line can arrive before the rows: wait for the cursor row.
+	screen := s.waitFor(20*time.Second, "ERRORED jobs in", "groups", "SIGNATURE", "❯")
 	// Groups are sorted by count: the first row is the biggest.
 	if !regexp.MustCompile(`❯\s+\d+`).MatchString(screen) {
 		t.Fatalf("no group under the cursor:\n%s", screen)
