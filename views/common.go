@@ -65,6 +65,33 @@ const reloadThrottle = 700 * time.Millisecond
 
 type reloadTick struct{ id int64 }
 
+// throttle spaces out the reloads a burst of synced pages asks for: the
+// first runs at once, the rest collapse into one reloadTick after the
+// interval. A view keeps one, calls ran() from its reload and fired() when
+// its tick arrives.
+type throttle struct {
+	every   time.Duration
+	last    time.Time
+	pending bool
+}
+
+// request returns reload() now, or a reloadTick for view id once the
+// interval has passed since the last reload (nil when one is on its way).
+func (t *throttle) request(c *Common, id int64, reload func() tea.Cmd) tea.Cmd {
+	if t.pending {
+		return nil
+	}
+	since := time.Since(t.last)
+	if since >= t.every {
+		return reload()
+	}
+	t.pending = true
+	return c.after(t.every-since, func(time.Time) tea.Msg { return reloadTick{id} })
+}
+
+func (t *throttle) ran()   { t.last = time.Now() }
+func (t *throttle) fired() { t.pending = false }
+
 func (c *Common) after(d time.Duration, fn func(time.Time) tea.Msg) tea.Cmd {
 	if c.Timer != nil {
 		return c.Timer(d, fn)

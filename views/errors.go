@@ -92,8 +92,7 @@ type Errors struct {
 	seq     int64 // latest load asked for; older replies are dropped
 	pending string
 
-	lastReload    time.Time
-	reloadPending bool
+	reloads throttle
 }
 
 // NewErrors opens the error groups of ERRORED jobs. args is an optional
@@ -106,7 +105,7 @@ func NewErrors(c *Common, args string) (*Errors, error) {
 	} else if rest, ok := cutWord(text, "jobs"); ok {
 		text = rest
 	}
-	v := &Errors{c: c, id: c.nextID(), entity: entity, sort: store.SortCount}
+	v := &Errors{c: c, id: c.nextID(), entity: entity, sort: store.SortCount, reloads: throttle{every: errorsReloadThrottle}}
 	if err := v.setFilter(text); err != nil {
 		return nil, err
 	}
@@ -202,7 +201,7 @@ type ackedMsg struct {
 
 func (v *Errors) load() tea.Cmd {
 	v.seq++
-	v.lastReload = time.Now()
+	v.reloads.ran()
 	st, id, seq := v.c.Store, v.id, v.seq
 	opts := store.GroupOptions{Entity: v.entity, Where: v.where, Buckets: errorsBuckets, MaxNames: 3}
 	return func() tea.Msg {
@@ -213,19 +212,8 @@ func (v *Errors) load() tea.Cmd {
 	}
 }
 
-// requestReload reloads now or, after a recent reload, once the throttle
-// interval has passed: a burst of synced pages costs one grouping.
 func (v *Errors) requestReload() tea.Cmd {
-	if v.reloadPending {
-		return nil
-	}
-	since := time.Since(v.lastReload)
-	if since >= errorsReloadThrottle {
-		return v.load()
-	}
-	v.reloadPending = true
-	id := v.id
-	return v.c.after(errorsReloadThrottle-since, func(time.Time) tea.Msg { return reloadTick{id} })
+	return v.reloads.request(v.c, v.id, v.load)
 }
 
 func (v *Errors) Update(msg tea.Msg) (ui.View, tea.Cmd) {
@@ -261,7 +249,7 @@ func (v *Errors) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 		if msg.id != v.id {
 			return v, nil
 		}
-		v.reloadPending = false
+		v.reloads.fired()
 		return v, v.load()
 	case ui.RevealedMsg, reloadMsg:
 		return v, v.load()

@@ -328,7 +328,7 @@ func TestErrorsReloadOnSync(t *testing.T) {
 	st := errorsStore(t)
 	h := newHarness(t, st, errorsRoot(""), 120, 30)
 	v := errorsView(t, h)
-	v.lastReload = time.Time{} // as if the last grouping were long ago
+	v.reloads.last = time.Time{} // as if the last grouping were long ago
 	more := []store.JobRow{errorsJob(200, "ERRORED", "AD corp", "SYNC_IDENTITIES", "user newbie not found in group 'Ops'", time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC))}
 	if _, err := st.WriteJobs(context.Background(), more, nil); err != nil {
 		t.Fatal(err)
@@ -347,8 +347,8 @@ func TestErrorsReloadOnSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.send(SyncedMsg{Entity: "jobs", Rows: 1})
-	if v.total != 50 || !v.reloadPending {
-		t.Fatalf("not throttled: %d, pending %v", v.total, v.reloadPending)
+	if v.total != 50 || !v.reloads.pending {
+		t.Fatalf("not throttled: %d, pending %v", v.total, v.reloads.pending)
 	}
 	h.send(reloadTick{id: v.id})
 	if v.total != 51 {

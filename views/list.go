@@ -84,14 +84,13 @@ type List struct {
 	// marked rows (space) for bulk actions, by row ID.
 	marked map[string]bool
 
-	lastReload    time.Time
-	reloadPending bool
+	reloads throttle
 }
 
 // newList opens spec's list with an optional drill-down scope and an
 // initial filter (SCIM or free text).
 func newList(c *Common, spec *listSpec, scope filter.Node, scopeLabel, filterText string) (*List, error) {
-	v := &List{c: c, id: c.nextID(), spec: spec, scope: scope, scopeLabel: scopeLabel, sortCol: spec.sortCol, desc: true, marked: map[string]bool{}}
+	v := &List{c: c, id: c.nextID(), spec: spec, scope: scope, scopeLabel: scopeLabel, sortCol: spec.sortCol, desc: true, marked: map[string]bool{}, reloads: throttle{every: reloadThrottle}}
 	if err := v.setFilter(filterText); err != nil {
 		return nil, err
 	}
@@ -269,7 +268,7 @@ func (v *List) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 		if msg.id != v.id {
 			return v, nil
 		}
-		v.reloadPending = false
+		v.reloads.fired()
 		return v, v.reload()
 	case ui.RevealedMsg, reloadMsg:
 		return v, v.reload()
@@ -302,23 +301,12 @@ type reloadMsg struct{}
 // Reload is a command that makes the lists re-read the cache.
 func Reload() tea.Msg { return reloadMsg{} }
 
-// requestReload reloads now or, when the last reload was recent, once the
-// throttle interval has passed; a burst of pages costs one query.
 func (v *List) requestReload() tea.Cmd {
-	if v.reloadPending {
-		return nil
-	}
-	since := time.Since(v.lastReload)
-	if since >= reloadThrottle {
-		return v.reload()
-	}
-	v.reloadPending = true
-	id := v.id
-	return v.c.after(reloadThrottle-since, func(time.Time) tea.Msg { return reloadTick{id} })
+	return v.reloads.request(v.c, v.id, v.reload)
 }
 
 func (v *List) reload() tea.Cmd {
-	v.lastReload = time.Now()
+	v.reloads.ran()
 	var cmd tea.Cmd
 	v.table, cmd = v.table.Reload()
 	return tea.Batch(cmd, v.loadCounts())

@@ -168,8 +168,7 @@ type Timeline struct {
 	err          error
 	seq          int64
 
-	lastReload    time.Time
-	reloadPending bool
+	reloads throttle
 }
 
 // NewTimeline opens the timeline of the window args (see
@@ -183,7 +182,7 @@ func NewTimeline(c *Common, args string) (*Timeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Timeline{c: c, id: c.nextID(), args: strings.TrimSpace(args), win: win}
+	v := &Timeline{c: c, id: c.nextID(), args: strings.TrimSpace(args), win: win, reloads: throttle{every: timelineReloadThrottle}}
 	v.table = vtable.New(timelineColumns, tableKeys(c.Keys), socotraStyles(c.Theme)).SetStatusLine(false)
 	return v, nil
 }
@@ -225,7 +224,7 @@ type timelineMsg struct {
 
 func (v *Timeline) load() tea.Cmd {
 	v.seq++
-	v.lastReload = time.Now()
+	v.reloads.ran()
 	st, id, seq, win := v.c.Store, v.id, v.seq, v.win
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -247,19 +246,8 @@ func (v *Timeline) load() tea.Cmd {
 	}
 }
 
-// requestReload reloads now or, after a recent reload, once the throttle
-// interval has passed.
 func (v *Timeline) requestReload() tea.Cmd {
-	if v.reloadPending {
-		return nil
-	}
-	since := time.Since(v.lastReload)
-	if since >= timelineReloadThrottle {
-		return v.load()
-	}
-	v.reloadPending = true
-	id := v.id
-	return v.c.after(timelineReloadThrottle-since, func(time.Time) tea.Msg { return reloadTick{id} })
+	return v.reloads.request(v.c, v.id, v.load)
 }
 
 // timelineEntities are the tables whose syncs change a timeline.
@@ -294,7 +282,7 @@ func (v *Timeline) Update(msg tea.Msg) (ui.View, tea.Cmd) {
 		if msg.id != v.id {
 			return v, nil
 		}
-		v.reloadPending = false
+		v.reloads.fired()
 		return v, v.load()
 	case ui.RevealedMsg, reloadMsg:
 		return v, v.load()

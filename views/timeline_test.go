@@ -405,7 +405,7 @@ func TestTimelineReloadsOnSync(t *testing.T) {
 	if _, err := st.WriteJobs(context.Background(), []store.JobRow{job}, nil); err != nil {
 		t.Fatal(err)
 	}
-	v.lastReload = time.Time{} // past the throttle
+	v.reloads.last = time.Time{} // past the throttle
 	h.send(SyncedMsg{Entity: store.EntityJobs, Rows: 1})
 	if len(v.res.Entries) == 0 || v.res.Entries[0].Key != "new-1" {
 		t.Fatalf("the new job is not the newest line:\n%s", h.view())
