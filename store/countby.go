@@ -27,19 +27,9 @@ func (s *Store) CountByState(ctx context.Context, entityName string, where filte
 		q += " WHERE " + w
 	}
 	q += " GROUP BY state"
-	rows, err := s.query(ctx, q, args...)
+	m, err := s.countsByState(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count %s by state: %w", e.table, err)
 	}
-	defer rows.Close()
-	m := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		m[st] = n
-	}
-	return m, rows.Err()
+	return m, nil
 }

@@ -371,7 +371,12 @@ func (s *Store) StateCounts(ctx context.Context, entityName string) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, "SELECT state, n FROM state_counts WHERE entity = ? AND n > 0", e.table)
+	return s.countsByState(ctx, "SELECT state, n FROM state_counts WHERE entity = ? AND n > 0", e.table)
+}
+
+// countsByState runs a query of (state, count) rows into a map.
+func (s *Store) countsByState(ctx context.Context, query string, args ...any) (map[string]int, error) {
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
