@@ -92,19 +92,8 @@ var automationsSpec = &listSpec{
 		}
 		return automationKeys(v.c, v, v.id, k, id)
 	},
-	help: []string{keymap.Automations},
-	records: func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error) {
-		rows, err := c.Store.Automations(ctx, q, after, false, n)
-		if err != nil || len(rows) == 0 {
-			return nil, nil, err
-		}
-		out := make([]record, len(rows))
-		for i := range rows {
-			out[i] = &rows[i]
-		}
-		k := store.AutomationKey(q, rows[len(rows)-1])
-		return out, &k, nil
-	},
+	help:    []string{keymap.Automations},
+	records: recordsOf((*store.Store).Automations, store.AutomationKey),
 }
 
 // Automations is the automations list: the generic keyset list, plus the

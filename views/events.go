@@ -69,19 +69,8 @@ var eventsSpec = &listSpec{
 		}
 		return out, nil
 	},
-	records: func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error) {
-		rows, err := c.Store.Events(ctx, q, after, false, n)
-		if err != nil || len(rows) == 0 {
-			return nil, nil, err
-		}
-		out := make([]record, len(rows))
-		for i := range rows {
-			out[i] = &rows[i]
-		}
-		k := store.EventKey(q, rows[len(rows)-1])
-		return out, &k, nil
-	},
-	open: func(v *List, row vtable.Row) tea.Cmd { return ui.Push(NewEventDetail(v.c, row.ID)) },
+	records: recordsOf((*store.Store).Events, store.EventKey),
+	open:    func(v *List, row vtable.Row) tea.Cmd { return ui.Push(NewEventDetail(v.c, row.ID)) },
 }
 
 // Events is the system events list with follow mode.

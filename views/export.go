@@ -202,3 +202,23 @@ func csvValue(v any) string {
 	}
 	return s
 }
+
+// recordsOf is a listSpec.records reading pages with list (a store keyset
+// list such as (*store.Store).Jobs) and positioning with key (store.JobKey…).
+func recordsOf[R any, P interface {
+	*R
+	record
+}](list func(*store.Store, context.Context, store.Query, *store.Key, bool, int) ([]R, error), key func(store.Query, R) store.Key) func(context.Context, *Common, store.Query, *store.Key, int) ([]record, *store.Key, error) {
+	return func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error) {
+		rows, err := list(c.Store, ctx, q, after, false, n)
+		if err != nil || len(rows) == 0 {
+			return nil, nil, err
+		}
+		out := make([]record, len(rows))
+		for i := range rows {
+			out[i] = P(&rows[i])
+		}
+		k := key(q, rows[len(rows)-1])
+		return out, &k, nil
+	}
+}

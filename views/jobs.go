@@ -55,20 +55,9 @@ var jobsSpec = &listSpec{
 		}
 		return out, nil
 	},
-	open: func(v *List, row vtable.Row) tea.Cmd { return ui.Push(NewJobDetail(v.c, row.ID)) },
-	records: func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error) {
-		rows, err := c.Store.Jobs(ctx, q, after, false, n)
-		if err != nil || len(rows) == 0 {
-			return nil, nil, err
-		}
-		out := make([]record, len(rows))
-		for i := range rows {
-			out[i] = &rows[i]
-		}
-		k := store.JobKey(q, rows[len(rows)-1])
-		return out, &k, nil
-	},
-	help: []string{keymap.Triage},
+	open:    func(v *List, row vtable.Row) tea.Cmd { return ui.Push(NewJobDetail(v.c, row.ID)) },
+	records: recordsOf((*store.Store).Jobs, store.JobKey),
+	help:    []string{keymap.Triage},
 	rowJSON: func(ctx context.Context, c *Common, id string) ([]byte, error) {
 		j, err := c.Store.Job(ctx, id)
 		if err != nil {

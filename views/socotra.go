@@ -275,19 +275,8 @@ func socotraEventsSpec(scoped bool) *listSpec {
 			}
 			return out, nil
 		},
-		records: func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error) {
-			rows, err := c.Store.SocotraEvents(ctx, q, after, false, n)
-			if err != nil || len(rows) == 0 {
-				return nil, nil, err
-			}
-			out := make([]record, len(rows))
-			for i := range rows {
-				out[i] = &rows[i]
-			}
-			k := store.SocotraEventKey(q, rows[len(rows)-1])
-			return out, &k, nil
-		},
-		open: func(v *List, row vtable.Row) tea.Cmd { return ui.Push(NewSocotraEvent(v.c, row.ID)) },
+		records: recordsOf((*store.Store).SocotraEvents, store.SocotraEventKey),
+		open:    func(v *List, row vtable.Row) tea.Cmd { return ui.Push(NewSocotraEvent(v.c, row.ID)) },
 		keys: func(v *List, k tea.KeyMsg) (tea.Cmd, bool) {
 			row, ok := v.Selected()
 			if !ok {

@@ -66,18 +66,7 @@ func NewSocotraFailed(c *Common, filterText string) (ui.View, error) {
 			decorateAcks(ctx, c.Store, store.EntitySocotraFailed, out, make([]string, len(out)))
 			return out, nil
 		},
-		records: func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error) {
-			rows, err := c.Store.SocotraFailed(ctx, q, after, false, n)
-			if err != nil || len(rows) == 0 {
-				return nil, nil, err
-			}
-			out := make([]record, len(rows))
-			for i := range rows {
-				out[i] = &rows[i]
-			}
-			k := store.SocotraFailedKey(q, rows[len(rows)-1])
-			return out, &k, nil
-		},
+		records: recordsOf((*store.Store).SocotraFailed, store.SocotraFailedKey),
 		keys: func(v *List, k tea.KeyMsg) (tea.Cmd, bool) {
 			switch {
 			case key.Matches(k, v.c.Keys.Get("socotra_resume")):

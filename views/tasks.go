@@ -48,19 +48,8 @@ var tasksSpec = &listSpec{
 		}
 		return out, nil
 	},
-	records: func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error) {
-		rows, err := c.Store.Tasks(ctx, q, after, false, n)
-		if err != nil || len(rows) == 0 {
-			return nil, nil, err
-		}
-		out := make([]record, len(rows))
-		for i := range rows {
-			out[i] = &rows[i]
-		}
-		k := store.TaskKey(q, rows[len(rows)-1])
-		return out, &k, nil
-	},
-	open: func(v *List, row vtable.Row) tea.Cmd { return openTaskActions(v.c, row.ID) },
+	records: recordsOf((*store.Store).Tasks, store.TaskKey),
+	open:    func(v *List, row vtable.Row) tea.Cmd { return openTaskActions(v.c, row.ID) },
 	rowJSON: func(ctx context.Context, c *Common, id string) ([]byte, error) {
 		t, err := c.Store.Task(ctx, id)
 		if err != nil {
@@ -136,18 +125,7 @@ var actionsSpec = &listSpec{
 		}
 		return out, nil
 	},
-	records: func(ctx context.Context, c *Common, q store.Query, after *store.Key, n int) ([]record, *store.Key, error) {
-		rows, err := c.Store.Actions(ctx, q, after, false, n)
-		if err != nil || len(rows) == 0 {
-			return nil, nil, err
-		}
-		out := make([]record, len(rows))
-		for i := range rows {
-			out[i] = &rows[i]
-		}
-		k := store.ActionKey(q, rows[len(rows)-1])
-		return out, &k, nil
-	},
+	records: recordsOf((*store.Store).Actions, store.ActionKey),
 	open: func(v *List, row vtable.Row) tea.Cmd {
 		task, name := splitActionID(row.ID)
 		return openActionJobs(v.c, task, name)
