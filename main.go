@@ -49,6 +49,8 @@ Usage:
 Global flags (before or after the command):
   --profile NAME   a profile of the config file, or "env" (VEZA_URL/VEZA_TOKEN)
   --config FILE    config file (default $XDG_CONFIG_HOME/opsdeck/config.yaml)
+  --cpuprofile FILE, --memprofile FILE
+                   write a CPU / allocation profile (go tool pprof)
 
 Profiles: without --profile, VEZA_URL in the environment wins, then the
 config file's default_profile, then its only profile. The config file is
@@ -102,6 +104,12 @@ func leadingGlobals(args []string) (globals, []string, error) {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	pf, args, err := takeProfileFlags(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "opsdeck: %v\n", err)
+		return 2
+	}
+	defer pf.start(stderr)()
 	g, args, err := leadingGlobals(args)
 	cmd := ""
 	if err == nil && len(args) > 0 && !strings.HasPrefix(args[0], "-") {

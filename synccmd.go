@@ -249,6 +249,7 @@ type srcProgress struct {
 	start      time.Time
 	rows, tot  int
 	pages      int
+	indexing   bool // the last page is stored; the store builds its indexes
 	done       bool
 	err        error
 	finishedAt time.Time
@@ -298,6 +299,7 @@ func (t *tracker) track(p opsync.Progress) *srcProgress {
 		t.order = append(t.order, key)
 	}
 	s.rows, s.pages, s.tot = p.Rows, p.Pages, p.Total
+	s.indexing = p.Indexing
 	if p.Done {
 		s.done, s.err, s.finishedAt = true, p.Err, t.now()
 		t.lastAt = s.finishedAt
@@ -333,6 +335,8 @@ func (v *plainProgress) update(p opsync.Progress) {
 		fmt.Fprintf(v.w, "%s: FAILED after %s rows: %v\n", s.label, thousands(s.rows), p.Err)
 	case p.Done:
 		fmt.Fprintf(v.w, "%s: done, %s rows in %s%s\n", s.label, thousands(s.rows), roundDur(s.finishedAt.Sub(s.start)), rateNote(s.rate(now)))
+	case p.Indexing:
+		fmt.Fprintf(v.w, "%s: %s rows stored, building indexes\n", s.label, thousands(s.rows))
 	default:
 		line := fmt.Sprintf("%s: page %d, %s rows", s.label, s.pages, thousands(s.rows))
 		if s.tot > 0 {
@@ -438,6 +442,8 @@ func barLine(s *srcProgress, now time.Time, spin string) string {
 		return fmt.Sprintf("✗ %-16s failed after %s rows: %s", s.label, thousands(s.rows), shortErr(s.err))
 	case s.done:
 		return fmt.Sprintf("✓ %-16s %s rows in %s%s", s.label, thousands(s.rows), roundDur(s.finishedAt.Sub(s.start)), rateNote(rate))
+	case s.indexing:
+		return fmt.Sprintf("%s %-16s %s rows stored, building indexes…", spin, s.label, thousands(s.rows))
 	case s.tot > 0:
 		frac := min(1, float64(s.rows)/float64(s.tot))
 		n := int(frac * width)

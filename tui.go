@@ -617,7 +617,11 @@ func syncLoop(ctx context.Context, l loopConfig) {
 			if pr.Err != nil {
 				return
 			}
-			st.update(func() { st.progress = pr.Source + " " + thousands(pr.Rows) })
+			text := pr.Source + " " + thousands(pr.Rows)
+			if pr.Indexing {
+				text += ", indexing"
+			}
+			st.update(func() { st.progress = text })
 			l.send(views.SyncedMsg{Entity: entityOf(pr.Source), Rows: pr.Rows})
 		})
 		if ctx.Err() != nil {

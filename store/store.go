@@ -74,6 +74,12 @@ type Store struct {
 	ckpt     *checkpointer // nil when read-only
 
 	text textIndexState // the free-text index's backlog (store/triage.go)
+	// bulkHead caches the job ids of a bulk load's head (store/bulk.go).
+	bulkHeadMu sync.Mutex
+	bulkHead   struct {
+		upto int64
+		ids  map[string]bool
+	}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -187,8 +193,21 @@ func Open(path string) (_ *Store, err error) {
 	// The writer's statements are prepared now: the writer has a single
 	// connection, so preparing one inside a transaction would wait for
 	// itself.
+	// A first sync killed long ago left the jobs in bulk mode (store/bulk.go).
+	if err := s.endStaleBulk(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	bulk, err := jobsBulkTx(ctx, s.w)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	for _, spec := range []writeSpec{jobsWrite, tasksWrite, actionsWrite} {
 		for _, q := range []string{spec.upsert, spec.lookup} {
+			if bulk && q == jobUpsertSQL {
+				continue // its conflict target is back at the end of the load
+			}
 			if _, err := s.ws.get(ctx, q); err != nil {
 				s.Close()
 				return nil, fmt.Errorf("open %s: prepare: %w", path, err)

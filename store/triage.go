@@ -71,7 +71,7 @@ func (s *Store) prepareJobText(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
-	for _, q := range []string{textClampSQL, textLookupSQL, textStaleSQL} {
+	for _, q := range []string{textClampSQL, textLookupSQL, textStaleSQL, jobInsertSQL} {
 		if _, err := s.ws.get(ctx, q); err != nil {
 			return fmt.Errorf("write jobs: prepare: %w", err)
 		}
@@ -86,7 +86,7 @@ type ftsText struct{ identity, action, workflow, msg string }
 // new job needs nothing: its rowid is above the index's mark). An
 // unchanged job costs its share of one batched lookup. It returns how much
 // the backlog grew.
-func (s *Store) indexJobText(ctx context.Context, tx *sql.Tx, rows []JobRow, texts []jobText, upsert func(stored map[string]string) (WriteStats, error)) (WriteStats, int64, error) {
+func (s *Store) indexJobText(ctx context.Context, tx *sql.Tx, rows []JobRow, texts []jobText, upsert upsertFunc) (WriteStats, int64, error) {
 	keys := make([]string, len(rows))
 	for i := range rows {
 		keys[i] = rows[i].JobID
@@ -143,7 +143,7 @@ func (s *Store) indexJobText(ctx context.Context, tx *sql.Tx, rows []JobRow, tex
 			}
 		}
 	}
-	st, err := upsert(states) // fills texts
+	st, err := upsert(states, "") // fills texts
 	if err != nil {
 		return st, 0, err
 	}
@@ -305,7 +305,7 @@ func (s *Store) textPlan(ctx context.Context, e *entity, text string) (textHow, 
 	dense := cmp.Or(s.text.dense, textDense)
 	var n int
 	err := s.queryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM "+ts.fts+" WHERE "+ts.fts+" MATCH ? LIMIT ?)",
-		ftsPhrase(cleanText(text)), dense).Scan(&n)
+		ftsTrigrams(cleanText(text)), dense).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("free text %q: %w", text, err)
 	}
@@ -339,12 +339,15 @@ func textCondHow(e *entity, text string, how textHow) (string, []any, error) {
 	// The index, minus the rows it holds stale text for, plus the backlog
 	// (see jobs_fts_state) read from the table: rows above the mark and
 	// the stale ones. CROSS JOIN keeps the (small) backlog table outside.
+	// The index answers "has all these trigrams" (detail=none: not
+	// whether they are adjacent), so its rows are checked with LIKE too.
 	tlike, _ := likeAny(ts.cols, "t.", text)
-	return e.table + ".rowid IN (SELECT rowid FROM " + ts.fts + " WHERE " + ts.fts + " MATCH ?" +
+	return "(" + e.table + ".rowid IN (SELECT rowid FROM " + ts.fts + " WHERE " + ts.fts + " MATCH ?" +
 			" AND rowid NOT IN (SELECT rowid FROM jobs_fts_pending)" +
 			" UNION ALL SELECT t.rowid FROM " + e.table + " t WHERE t.rowid > (SELECT indexed_upto FROM jobs_fts_state) AND " + tlike +
-			" UNION ALL SELECT t.rowid FROM jobs_fts_pending p CROSS JOIN " + e.table + " t ON t.rowid = p.rowid WHERE " + tlike + ")",
-		append(append([]any{ftsPhrase(text)}, largs...), largs...), nil
+			" UNION ALL SELECT t.rowid FROM jobs_fts_pending p CROSS JOIN " + e.table + " t ON t.rowid = p.rowid WHERE " + tlike + ")" +
+			" AND " + like + ")",
+		append(append(append([]any{ftsTrigrams(text)}, largs...), largs...), largs...), nil
 }
 
 // numbered rewrites the ? of q as ?from, ?from+1, …
@@ -373,11 +376,41 @@ func likeAny(cols []string, prefix, text string) (string, []any) {
 	return "(" + strings.Join(conds, " OR ") + ")", args
 }
 
-// ftsPhrase quotes text as one FTS5 phrase: inside double quotes every
-// character is literal but the quote itself, which is doubled.
-func ftsPhrase(text string) string {
-	return `"` + strings.ReplaceAll(text, `"`, `""`) + `"`
+// ftsTrigrams is the FTS5 query for "has every trigram of text" (text has
+// three characters or more): each trigram quoted (inside double quotes
+// every character is literal but the quote, which is doubled), joined by
+// AND. A long text asks for at most maxTrigrams of them, spread over it:
+// the LIKE check that follows makes the result exact anyway, and each term
+// reads one list of jobs.
+func ftsTrigrams(text string) string {
+	rs := []rune(text)
+	n := len(rs) - 2
+	step := 1
+	if n > maxTrigrams {
+		step = (n + maxTrigrams - 1) / maxTrigrams
+	}
+	seen := map[string]bool{}
+	var b strings.Builder
+	add := func(i int) {
+		t := strings.ToLower(string(rs[i : i+3]))
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		if b.Len() > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(`"` + strings.ReplaceAll(t, `"`, `""`) + `"`)
+	}
+	for i := 0; i < n; i += step {
+		add(i)
+	}
+	add(n - 1) // the last one, whatever the step
+	return b.String()
 }
+
+// maxTrigrams bounds the terms of ftsTrigrams.
+const maxTrigrams = 12
 
 func likeContains(v string) string {
 	var b strings.Builder
@@ -414,24 +447,13 @@ func (s *Store) CountQuery(ctx context.Context, entityName string, q Query) (int
 	if err != nil {
 		return 0, err
 	}
-	var query string
-	if ts := textSearch[e.table]; where == "" && strings.Contains(tc, " MATCH ") {
-		// The index and its backlog alone know: count each part, so the
-		// index's part is a count of its doclists (no row is read).
-		tlike, _ := likeAny(ts.cols, "t.", cleanText(q.Text))
-		tlike = numbered(tlike, 2) // ?1 is the phrase, ?2… the patterns
-		query = `SELECT (SELECT count(*) FROM ` + ts.fts + ` WHERE ` + ts.fts + ` MATCH ?1)
-			- (SELECT count(*) FROM jobs_fts_pending p WHERE EXISTS (SELECT 1 FROM ` + ts.fts + ` WHERE ` + ts.fts + ` MATCH ?1 AND rowid = p.rowid))
-			+ (SELECT count(*) FROM ` + e.table + ` t WHERE t.rowid > (SELECT indexed_upto FROM jobs_fts_state) AND ` + tlike + `)
-			+ (SELECT count(*) FROM jobs_fts_pending p CROSS JOIN ` + e.table + ` t ON t.rowid = p.rowid WHERE ` + tlike + `)`
-		args = targs[:1+len(ts.cols)]
-	} else {
-		query = "SELECT count(*) FROM " + e.table + " WHERE " + tc
-		if where != "" {
-			query += " AND (" + where + ")"
-		}
-		args = append(targs, args...)
+	// Every row the index finds is read for the LIKE check (detail=none,
+	// migration 0008): a count costs about a row read per match.
+	query := "SELECT count(*) FROM " + e.table + " WHERE " + tc
+	if where != "" {
+		query += " AND (" + where + ")"
 	}
+	args = append(targs, args...)
 	var n int
 	if err := s.queryRow(ctx, query, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count %s: %w", e.table, err)

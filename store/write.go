@@ -126,6 +126,7 @@ func (s *Store) WriteJobs(ctx context.Context, rows []JobRow, cur *Cursor) (Writ
 	}
 	texts := make([]jobText, len(rows)) // what the free-text index needs, filled by prep
 	var queued int64
+	var bulk bool
 	st, err := s.writeWith(ctx, jobsWrite, len(rows), func(i int, now int64) (op, error) {
 		r := &rows[i]
 		if r.JobID == "" {
@@ -148,7 +149,18 @@ func (s *Store) WriteJobs(ctx context.Context, rows []JobRow, cur *Cursor) (Writ
 			state: r.State,
 			args:  r.args(now, msg, errorSignature(msg), nullableText(req), nullableText(res), textOrDefault(raw, "{}")),
 		}, nil
-	}, cur, func(tx *sql.Tx, upsert func(stored map[string]string) (WriteStats, error)) (WriteStats, error) {
+	}, cur, func(tx *sql.Tx, upsert upsertFunc) (WriteStats, error) {
+		var err error
+		if bulk, err = jobsBulkTx(ctx, tx); err != nil {
+			return WriteStats{}, err
+		}
+		if bulk {
+			// Plain inserts (store/bulk.go): every row is new to a table
+			// that was empty, or a duplicate EndBulkJobs removes.
+			st, err := s.insertJobsBulk(ctx, tx, rows, cur != nil, upsert)
+			queued = int64(st.Inserted)
+			return st, err
+		}
 		st, n, err := s.indexJobText(ctx, tx, rows, texts, upsert)
 		queued = n
 		return st, err
@@ -156,8 +168,40 @@ func (s *Store) WriteJobs(ctx context.Context, rows []JobRow, cur *Cursor) (Writ
 	if err != nil {
 		return st, err
 	}
+	if bulk {
+		// The whole load is indexed at its end, in one pass.
+		s.text.backlog.Add(queued)
+		return st, nil
+	}
 	// The rows are stored; indexing the backlog is a separate transaction.
 	return st, s.textBacklogGrew(ctx, queued)
+}
+
+// insertJobsBulk is the bulk-mode write: upsert runs with the plain insert
+// (the stored-state map is empty: every row counts as inserted), and the
+// heartbeat that keeps Open from ending the load is set. A page of the pass
+// (a write with a cursor) first removes the rows of the load's head (the
+// newest jobs, written before the pass without a cursor: see sync's
+// syncHead) that it stores again, so that the head costs no table-wide
+// dedupe at the end.
+func (s *Store) insertJobsBulk(ctx context.Context, tx *sql.Tx, rows []JobRow, pass bool, upsert upsertFunc) (WriteStats, error) {
+	again := 0
+	if pass {
+		var err error
+		if again, err = s.dropBulkHeadCopies(ctx, tx, rows); err != nil {
+			return WriteStats{}, err
+		}
+	}
+	st, err := upsert(map[string]string{}, jobInsertSQL)
+	if err != nil {
+		return st, err
+	}
+	// A head row stored again is not a new job.
+	st.Inserted -= again
+	st.Updated += again
+	_, err = tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		metaBulkJobs, fmt.Sprint(nowMS()))
+	return st, err
 }
 
 // errorSignature is the grouping key of an error message ("" for none).
@@ -206,26 +250,34 @@ func (s *Store) write(ctx context.Context, spec writeSpec, n int, prep func(i in
 	return s.writeWith(ctx, spec, n, prep, cur, nil)
 }
 
+// upsertFunc writes a batch given the stored states of its keys (nil: it
+// reads them) with the statement insert ("": the table's upsert).
+type upsertFunc func(stored map[string]string, insert string) (WriteStats, error)
+
 // writeWith is write with a hook: around, when non-nil, runs the upsert
 // (by calling upsert) inside the transaction, so it can read what the rows
 // were before and write derived data after (the jobs' free-text index).
 // When around has read the stored states of the batch's keys already, it
 // passes them to upsert (nil: upsert reads them itself).
 func (s *Store) writeWith(ctx context.Context, spec writeSpec, n int, prep func(i int, now int64) (op, error), cur *Cursor,
-	around func(tx *sql.Tx, upsert func(stored map[string]string) (WriteStats, error)) (WriteStats, error)) (WriteStats, error) {
+	around func(tx *sql.Tx, upsert upsertFunc) (WriteStats, error)) (WriteStats, error) {
 	if s.readOnly {
 		return WriteStats{}, ErrReadOnly
 	}
 	var st WriteStats
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		upsert := func(stored map[string]string) (WriteStats, error) {
-			return s.upsertAllStored(ctx, tx, spec, n, prep, stored)
+		upsert := func(stored map[string]string, insert string) (WriteStats, error) {
+			sp := spec
+			if insert != "" {
+				sp.upsert = insert
+			}
+			return s.upsertAllStored(ctx, tx, sp, n, prep, stored)
 		}
 		var err error
 		if around != nil {
 			st, err = around(tx, upsert)
 		} else {
-			st, err = upsert(nil)
+			st, err = upsert(nil, "")
 		}
 		if err != nil {
 			return err

@@ -56,6 +56,10 @@ type Progress struct {
 	// Head marks progress of the first sync's newest-jobs head (see
 	// syncHead); its counts are separate from the pass that follows.
 	Head bool
+	// Indexing is reported once after the last page of a first sync of
+	// jobs: the store is building the indexes it skipped while loading
+	// (store.EndBulkJobs), which takes seconds on a million jobs.
+	Indexing bool
 }
 
 // Engine syncs one Veza tenant into one store. One sync runs at a time (a
@@ -229,7 +233,7 @@ func (e *Engine) lcmSources() []runner {
 	return []runner{
 		&source[veza.Job, store.JobRow]{
 			e: e, src: "jobs", cursorKey: "veza/jobs", sortField: "created_at", details: e.details,
-			list: c.ListJobRecords, convert: jobRow, write: e.st.WriteJobs,
+			list: c.ListJobRecords, convert: jobRow, write: e.st.WriteJobs, bulk: true,
 			key:  func(j *veza.Job) *time.Time { return j.CreatedAt },
 			open: func(j *veza.Job) bool { return isOpen(j.State) },
 		},

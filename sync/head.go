@@ -22,6 +22,11 @@ func (e *Engine) syncHead(ctx context.Context, progress func(Progress)) {
 	if _, ok, err := e.st.GetCursor(ctx, "veza/jobs"); err != nil || ok {
 		return
 	}
+	// The head is the first write of a first sync: the load starts here
+	// (the pass stores these jobs again; the load keeps the last copy).
+	if _, err := e.st.BeginBulkJobs(ctx); err != nil {
+		e.log.Warn("sync: bulk load not started", "err", err)
+	}
 	p := Progress{Source: "jobs", Total: -1, Head: true}
 	token := ""
 	for range headPages {

@@ -41,6 +41,9 @@ type source[W, R any] struct {
 	write     func(context.Context, []R, *store.Cursor) (store.WriteStats, error)
 	key       func(*W) *time.Time // the sort field; nil when unset
 	open      func(*W) bool
+	// bulk: a first pass into an empty table loads in the store's bulk
+	// mode (store.BeginBulkJobs; jobs only).
+	bulk bool
 }
 
 func (s *source[W, R]) name() string { return s.src }
@@ -75,6 +78,23 @@ func (s *source[W, R]) run(ctx context.Context, progress func(Progress)) (err er
 	if err != nil {
 		return err
 	}
+	if s.bulk {
+		if start == (cursor{}) {
+			if _, err := s.e.st.BeginBulkJobs(ctx); err != nil {
+				return err
+			}
+		}
+		// Whatever ends this run but a cancel (the user's, or a kill) ends
+		// a bulk load: the TUI must not wait for the next sync to get its
+		// indexes back. A cancelled run resumes the load.
+		defer func() {
+			if s.bulk && err != nil && ctx.Err() == nil {
+				if _, e := s.e.st.EndBulkJobs(context.WithoutCancel(ctx)); e != nil {
+					s.e.log.Warn("sync: ending the bulk load", "source", s.src, "err", e)
+				}
+			}
+		}()
+	}
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := make(chan batch[R], pipeDepth)
@@ -108,7 +128,24 @@ func (s *source[W, R]) run(ctx context.Context, progress func(Progress)) (err er
 			return err
 		}
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.bulk {
+		if bulk, err := s.e.st.JobsBulk(ctx); err != nil {
+			return err
+		} else if bulk {
+			p.Indexing = true
+			progress(p)
+			p.Indexing = false
+			removed, err := s.e.st.EndBulkJobs(ctx)
+			if err != nil {
+				return err
+			}
+			p.Stats.Inserted -= int(removed) // a job sent twice was stored once
+		}
+	}
+	return nil
 }
 
 // loadCursor reads the saved cursor. An unreadable cursor is not fatal: a

@@ -2,6 +2,8 @@ package emulator
 
 import (
 	"encoding/json"
+
+	gojson "github.com/goccy/go-json"
 	"net/http"
 	"strconv"
 
@@ -44,7 +46,7 @@ func appendJobPage(b []byte, p *veza.ListPage[veza.Job]) ([]byte, error) {
 			j := p.Values[i]
 			req, res := j.Request, j.Result
 			j.Request, j.Result = nil, nil
-			one, err := json.Marshal(&j)
+			one, err := gojson.Marshal(&j)
 			if err != nil {
 				return nil, err
 			}

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/opsdeck/opsdeck/store/filter"
 	"github.com/opsdeck/opsdeck/sync/veza"
@@ -218,7 +220,8 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, k *list
 	var cur T
 	get := func(name string) (any, bool) { return k.field(&cur, name) }
 	budget := s.scanBudget
-	next := -1 // position of the first match after a full page
+	next := -1         // position of the first match after a full page
+	var detailed []int // with details: the index of each page value
 	p := max(q.pos, start)
 	for ; p < end && budget > 0; p++ {
 		budget--
@@ -233,10 +236,11 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, k *list
 			break
 		}
 		if q.details && k.detail != nil {
-			k.detail(g, m, idx, &cur)
+			detailed = append(detailed, idx)
 		}
 		page.Values = append(page.Values, cur)
 	}
+	fillDetails(g, v.at, k, page.Values, detailed)
 	s.examined.Add(int64(s.scanBudget - budget))
 	switch {
 	case next >= 0:
@@ -568,3 +572,40 @@ func jobField(j *veza.Job, name string) (any, bool) {
 	}
 	return nil, false
 }
+
+// fillDetails adds the details (job payloads) of vals, whose indexes are
+// idx (nil: none asked), on up to GOMAXPROCS goroutines: generating them
+// is most of the emulator's work, and while one page is generated the
+// client is waiting for it. Each goroutine takes a contiguous run of the
+// page with its own matCache (the list's cache has reused its slots by
+// now); the output does not depend on how the page is split.
+func fillDetails[T any](g *gen, at int64, k *listKind[T], vals []T, idx []int) {
+	if len(idx) == 0 {
+		return
+	}
+	fill := func(lo, hi int) {
+		cache := matCache{g: g, at: at}
+		for j := lo; j < hi; j++ {
+			k.detail(g, cache.task(k.taskOf(g, idx[j])), idx[j], &vals[j])
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(idx)/minDetailRun)
+	if workers < 2 {
+		fill(0, len(idx))
+		return
+	}
+	var wg sync.WaitGroup
+	per := (len(idx) + workers - 1) / workers
+	for lo := 0; lo < len(idx); lo += per {
+		hi := min(lo+per, len(idx))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fill(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// minDetailRun is the fewest payloads worth a goroutine.
+const minDetailRun = 16

@@ -2,7 +2,9 @@ package emulator
 
 import (
 	"encoding/json"
+
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"strconv"
 	"strings"
 
@@ -96,10 +98,10 @@ func (g *gen) payload(m *taskMat, local int) (req, res json.RawMessage) {
 		}
 	}
 	var err error
-	if req, err = json.Marshal(request); err != nil {
+	if req, err = gojson.Marshal(request); err != nil {
 		panic(err) // only plain maps, slices and strings: cannot fail
 	}
-	if res, err = json.Marshal(result); err != nil {
+	if res, err = gojson.Marshal(result); err != nil {
 		panic(err)
 	}
 	if pushed := g.writes.pushedResult(k); pushed != nil {

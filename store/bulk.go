@@ -1,0 +1,277 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bulk load: the first sync of an empty jobs table.
+//
+// Two of the jobs indexes are keyed by random UUIDs (jobs_job_id, the
+// upsert key, and jobs_task). Kept during a first sync of a million jobs,
+// each 100-row page dirties ~200 random index pages that go to the WAL and
+// again to the file at the checkpoint: most of the writer's time. A first
+// sync has nothing to update, so BeginBulkJobs drops both, pages are plain
+// INSERTs, and EndBulkJobs builds the indexes once, sorted (about 2 µs a
+// row), removes the rows a faulty server sent twice (the last one stored
+// wins, as an upsert would have), recounts the states and hands the text
+// index its whole backlog in one pass.
+//
+// Whether a write is in bulk mode is decided inside its transaction by
+// whether jobs_job_id exists, so several processes agree without telling
+// each other: whoever ends the bulk first turns everyone's next write back
+// into an upsert. A sync killed mid-way leaves the mode on; the next sync of
+// the source resumes it and ends it, and a writer that opens the cache
+// after bulkStale with no bulk write in between ends it at Open. Meanwhile
+// every read still works: lookups by job_id or task scan instead of
+// seeking (slower, never wrong).
+
+// metaBulkJobs holds the unix ms of the last bulk write (a heartbeat);
+// metaBulkHead the last rowid of the load's head (set by the first page
+// of the pass).
+const (
+	metaBulkJobs = "bulk_jobs"
+	metaBulkHead = "bulk_jobs_head"
+)
+
+// bulkStale is how long a bulk load may go without a write before a
+// process that opens the cache ends it.
+const bulkStale = 2 * time.Minute
+
+// bulkIndexes are the indexes a bulk load drops and EndBulkJobs builds.
+var bulkIndexes = []string{
+	"CREATE UNIQUE INDEX IF NOT EXISTS jobs_job_id ON jobs (job_id)",
+	"CREATE INDEX IF NOT EXISTS jobs_task ON jobs (policy_task)",
+}
+
+var jobInsertSQL = "INSERT INTO jobs (" + strings.Join(jobCols[1:], ", ") + ") VALUES (?" + strings.Repeat(", ?", len(jobCols)-2) + ")"
+
+// jobsBulkTx reports whether jobs are in bulk mode, inside tx.
+func jobsBulkTx(ctx context.Context, tx interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (bool, error) {
+	var has bool
+	err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'jobs_job_id')").Scan(&has)
+	return !has, err
+}
+
+// JobsBulk reports whether the jobs table is in bulk mode.
+func (s *Store) JobsBulk(ctx context.Context) (bool, error) {
+	return jobsBulkTx(ctx, s.r)
+}
+
+// BeginBulkJobs puts an empty jobs table in bulk mode and reports whether
+// jobs are in bulk mode now (true as well when they already were: a
+// resumed first sync). A table with rows is left alone.
+func (s *Store) BeginBulkJobs(ctx context.Context) (bool, error) {
+	if s.readOnly {
+		return false, ErrReadOnly
+	}
+	var bulk bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if bulk, err = jobsBulkTx(ctx, tx); err != nil || bulk {
+			return err
+		}
+		var any bool
+		if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM jobs)").Scan(&any); err != nil || any {
+			return err
+		}
+		for _, q := range []string{
+			"DROP INDEX IF EXISTS jobs_job_id",
+			"DROP INDEX IF EXISTS jobs_task",
+			"INSERT INTO meta (key, value) VALUES ('" + metaBulkJobs + "', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		} {
+			if _, err := tx.ExecContext(ctx, q, strconv.FormatInt(nowMS(), 10)); err != nil {
+				return err
+			}
+		}
+		bulk = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("begin bulk load: %w", err)
+	}
+	return bulk, nil
+}
+
+// EndBulkJobs ends bulk mode (a no-op outside it): duplicates go (the last
+// stored copy of a job stays), the indexes are built, the state counters
+// recounted, and then the free-text index takes the whole table in one
+// pass. It reports how many duplicate rows it removed.
+func (s *Store) EndBulkJobs(ctx context.Context) (int64, error) {
+	if s.readOnly {
+		return 0, ErrReadOnly
+	}
+	var removed int64
+	ended := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		bulk, err := jobsBulkTx(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if !bulk {
+			_, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE key IN (?, ?)", metaBulkJobs, metaBulkHead)
+			return err
+		}
+		// The unique index fails on a duplicate: only then is the
+		// (table-wide) dedupe worth its sort. Rows of a bulk load are
+		// all above the text index's mark, so removing some needs no
+		// index update.
+		if _, err := tx.ExecContext(ctx, bulkIndexes[0]); err != nil {
+			if !strings.Contains(err.Error(), "UNIQUE") {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE rowid NOT IN (SELECT max(rowid) FROM jobs GROUP BY job_id)")
+			if err != nil {
+				return fmt.Errorf("remove duplicates: %w", err)
+			}
+			removed, _ = res.RowsAffected()
+			if _, err := tx.ExecContext(ctx, bulkIndexes[0]); err != nil {
+				return err
+			}
+		}
+		for _, q := range append(bulkIndexes[1:],
+			"DELETE FROM state_counts WHERE entity = 'jobs'",
+			"INSERT INTO state_counts (entity, state, n) SELECT 'jobs', state, count(*) FROM jobs GROUP BY state",
+			"DELETE FROM meta WHERE key IN ('"+metaBulkJobs+"', '"+metaBulkHead+"')",
+		) {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		ended = true
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("end bulk load: %w", err)
+	}
+	if ended {
+		// Prepared again now that its conflict target exists.
+		if _, err := s.ws.get(ctx, jobUpsertSQL); err != nil {
+			return removed, fmt.Errorf("end bulk load: %w", err)
+		}
+		if err := s.FlushTextIndex(ctx); err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}
+
+// endStaleBulk ends a bulk load nobody has written to for bulkStale (its
+// sync was killed and has not been run again). Called by Open.
+func (s *Store) endStaleBulk(ctx context.Context) error {
+	bulk, err := jobsBulkTx(ctx, s.w)
+	if err != nil || !bulk {
+		return err
+	}
+	v, _, err := s.GetMeta(ctx, metaBulkJobs)
+	if err != nil {
+		return err
+	}
+	last, _ := strconv.ParseInt(v, 10, 64)
+	if time.Since(time.UnixMilli(last)) < bulkStale {
+		return nil
+	}
+	_, err = s.EndBulkJobs(ctx)
+	return err
+}
+
+// dropBulkHeadCopies deletes, inside a bulk write of the pass, the head
+// rows (rowid <= metaBulkHead) that rows store again, takes them off the
+// state counters and returns how many it deleted. The first page of the
+// pass sets the mark.
+func (s *Store) dropBulkHeadCopies(ctx context.Context, tx *sql.Tx, rows []JobRow) (int, error) {
+	var head int64
+	err := tx.QueryRowContext(ctx, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?", metaBulkHead).Scan(&head)
+	if errors.Is(err, sql.ErrNoRows) {
+		if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(rowid), 0) FROM jobs").Scan(&head); err != nil {
+			return 0, err
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?)", metaBulkHead, strconv.FormatInt(head, 10))
+	}
+	if err != nil || head == 0 {
+		return 0, err
+	}
+	keys, err := s.bulkHeadKeys(ctx, tx, head, rows)
+	if err != nil || len(keys) == 0 {
+		return 0, err
+	}
+	arr, err := json.Marshal(keys)
+	if err != nil {
+		return 0, err
+	}
+	const copies = "FROM jobs NOT INDEXED WHERE rowid <= ?1 AND job_id IN (SELECT value FROM json_each(?2))"
+	q, err := tx.QueryContext(ctx, "SELECT state, count(*) "+copies+" GROUP BY state", head, string(arr))
+	if err != nil {
+		return 0, fmt.Errorf("bulk head: %w", err)
+	}
+	found := map[string]int{}
+	for q.Next() {
+		var state string
+		var n int
+		if err := q.Scan(&state, &n); err != nil {
+			q.Close()
+			return 0, err
+		}
+		found[state] = n
+	}
+	if err := q.Close(); err != nil {
+		return 0, err
+	}
+	removed := 0
+	for state, n := range found {
+		if _, err := tx.ExecContext(ctx, "UPDATE state_counts SET n = n - ? WHERE entity = 'jobs' AND state = ?", n, state); err != nil {
+			return 0, fmt.Errorf("bulk head: %w", err)
+		}
+		removed += n
+	}
+	if removed == 0 {
+		return 0, nil
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE "+copies, head, string(arr)); err != nil {
+		return 0, fmt.Errorf("bulk head: %w", err)
+	}
+	// Once the pass has stored the whole head again, stop looking.
+	_, err = tx.ExecContext(ctx, "UPDATE meta SET value = '0' WHERE key = ? AND NOT EXISTS (SELECT 1 FROM jobs NOT INDEXED WHERE rowid <= ?)", metaBulkHead, head)
+	return removed, err
+}
+
+// bulkHeadKeys returns the job ids of rows that are in the head (rowid <=
+// head). The head's ids are read once per process: most pages have none.
+func (s *Store) bulkHeadKeys(ctx context.Context, tx *sql.Tx, head int64, rows []JobRow) ([]string, error) {
+	s.bulkHeadMu.Lock()
+	defer s.bulkHeadMu.Unlock()
+	if s.bulkHead.upto != head {
+		ids := map[string]bool{}
+		q, err := tx.QueryContext(ctx, "SELECT job_id FROM jobs NOT INDEXED WHERE rowid <= ?", head)
+		if err != nil {
+			return nil, fmt.Errorf("bulk head: %w", err)
+		}
+		for q.Next() {
+			var id string
+			if err := q.Scan(&id); err != nil {
+				q.Close()
+				return nil, fmt.Errorf("bulk head: %w", err)
+			}
+			ids[id] = true
+		}
+		if err := q.Close(); err != nil {
+			return nil, fmt.Errorf("bulk head: %w", err)
+		}
+		s.bulkHead.upto, s.bulkHead.ids = head, ids
+	}
+	var keys []string
+	for i := range rows {
+		if s.bulkHead.ids[rows[i].JobID] {
+			keys = append(keys, rows[i].JobID)
+		}
+	}
+	return keys, nil
+}

@@ -1,0 +1,215 @@
+package store
+
+import (
+	"database/sql"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func hasIndex(t *testing.T, s *Store, name string) bool {
+	t.Helper()
+	var n int
+	if err := s.r.QueryRow("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+func stateCountsOK(t *testing.T, s *Store) {
+	t.Helper()
+	got, err := s.StateCounts(ctx, EntityJobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.countsByState(ctx, "SELECT state, count(*) FROM jobs GROUP BY state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for st, n := range want {
+		if got[st] != n {
+			t.Fatalf("state %s: counter %d, table %d (counters %v)", st, got[st], n, got)
+		}
+	}
+	for st, n := range got {
+		if n != want[st] {
+			t.Fatalf("state %s: counter %d, table %d", st, n, want[st])
+		}
+	}
+}
+
+// TestBulkLoad: a first sync of an empty table loads without the random
+// indexes, the head's copies and a page sent twice end up stored once (the
+// last copy), reads work throughout, and the end leaves the same cache an
+// ordinary sync would: indexes, counters, free-text index.
+func TestBulkLoad(t *testing.T) {
+	s := openTest(t)
+	g := newGen(7)
+	var all []JobRow
+	for range 1000 {
+		all = append(all, g.job(1000, true))
+	}
+	on, err := s.BeginBulkJobs(ctx)
+	if err != nil || !on {
+		t.Fatalf("begin on an empty table: %v %v", on, err)
+	}
+	if hasIndex(t, s, "jobs_job_id") || hasIndex(t, s, "jobs_task") {
+		t.Fatal("random-key indexes still there during the load")
+	}
+	// The head: the newest 50, without a cursor, one of them in a state
+	// that the pass will see changed.
+	head := append([]JobRow(nil), all[950:]...)
+	head[10].State = "RUNNING"
+	if _, err := s.WriteJobs(ctx, head, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The pass, oldest first, in pages of 100; page 3 is sent twice with
+	// a change the second time (a retried request after a state change).
+	for p := 0; p < 10; p++ {
+		page := all[p*100 : (p+1)*100]
+		cur := &Cursor{Source: "veza/jobs", Value: strconv.Itoa(p)}
+		if p == 3 {
+			first := append([]JobRow(nil), page...)
+			first[5].State = "PENDING"
+			if _, err := s.WriteJobs(ctx, first, cur); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err := s.WriteJobs(ctx, page, cur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p == 9 && (st.Inserted != 50 || st.Updated != 50) {
+			t.Fatalf("last page (the head's 50 again): %+v, want 50 inserted, 50 updated", st)
+		}
+		// Reads by id work mid-load (a scan, not a seek).
+		if got, err := s.Job(ctx, page[0].JobID); err != nil || got.JobID != page[0].JobID {
+			t.Fatalf("job by id during the load: %v", err)
+		}
+	}
+	if on, _ := s.JobsBulk(ctx); !on {
+		t.Fatal("bulk mode ended early")
+	}
+	removed, err := s.EndBulkJobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if removed != 100 {
+		t.Fatalf("removed %d duplicates, want the 100 of the page sent twice", removed)
+	}
+	if !hasIndex(t, s, "jobs_job_id") || !hasIndex(t, s, "jobs_task") {
+		t.Fatal("indexes not rebuilt")
+	}
+	if on, _ := s.JobsBulk(ctx); on {
+		t.Fatal("still in bulk mode")
+	}
+	var n, distinct int
+	if err := s.r.QueryRow("SELECT count(*), count(DISTINCT job_id) FROM jobs").Scan(&n, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1000 || distinct != 1000 {
+		t.Fatalf("%d rows, %d distinct, want 1000", n, distinct)
+	}
+	// The last copy won: the pass's states, not the head's or the first
+	// send's.
+	for _, i := range []int{960, 305} {
+		got, err := s.Job(ctx, all[i].JobID)
+		if err != nil || got.State != all[i].State {
+			t.Fatalf("job %d: state %q, want %q (%v)", i, got.State, all[i].State, err)
+		}
+	}
+	stateCountsOK(t, s)
+	// Free text: indexed at the end, and exact.
+	if s.text.backlog.Load() != 0 {
+		t.Fatalf("backlog %d after the load", s.text.backlog.Load())
+	}
+	for _, text := range []string{"Smith", "ace Hop", "zzz-none"} {
+		idx, err := s.CountQuery(ctx, EntityJobs, Query{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var like int
+		if err := s.r.QueryRow("SELECT count(*) FROM jobs WHERE identity_name LIKE ?1 OR action_name LIKE ?1 OR workflow_name LIKE ?1 OR error_message LIKE ?1",
+			"%"+text+"%").Scan(&like); err != nil {
+			t.Fatal(err)
+		}
+		if idx != like {
+			t.Fatalf("free text %q: %d through the index, %d by LIKE", text, idx, like)
+		}
+	}
+	// Back to upserts: a re-write of the same rows changes nothing.
+	st, err := s.WriteJobs(ctx, all[:100], nil)
+	if err != nil || st.Unchanged != 100 {
+		t.Fatalf("re-write after the load: %+v %v", st, err)
+	}
+}
+
+// TestBulkOnlyWhenEmpty: a table with rows is never put in bulk mode.
+func TestBulkOnlyWhenEmpty(t *testing.T) {
+	s := openTest(t)
+	g := newGen(1)
+	if _, err := s.WriteJobs(ctx, []JobRow{g.job(1, false)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	on, err := s.BeginBulkJobs(ctx)
+	if err != nil || on {
+		t.Fatalf("begin on a table with rows: %v %v", on, err)
+	}
+	if !hasIndex(t, s, "jobs_job_id") {
+		t.Fatal("index dropped")
+	}
+	if _, err := s.EndBulkJobs(ctx); err != nil { // a no-op
+		t.Fatal(err)
+	}
+}
+
+// TestBulkStaleEndedAtOpen: a load whose sync was killed and never run
+// again is ended by the next writer that opens the cache; a recent one is
+// left to its sync.
+func TestBulkStaleEndedAtOpen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGen(3)
+	rows := []JobRow{g.job(1, true), g.job(1, true)}
+	if on, err := s.BeginBulkJobs(ctx); err != nil || !on {
+		t.Fatal(on, err)
+	}
+	if _, err := s.WriteJobs(ctx, rows, &Cursor{Source: "veza/jobs", Value: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = Open(path) // the heartbeat is fresh: still loading
+	if err != nil {
+		t.Fatal(err)
+	}
+	if on, _ := s.JobsBulk(ctx); !on {
+		t.Fatal("a fresh load was ended")
+	}
+	old := strconv.FormatInt(time.Now().Add(-bulkStale-time.Minute).UnixMilli(), 10)
+	if _, err := s.w.Exec("UPDATE meta SET value = ? WHERE key = ?", old, metaBulkJobs); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if on, _ := s.JobsBulk(ctx); on {
+		t.Fatal("a stale load was not ended at Open")
+	}
+	if !hasIndex(t, s, "jobs_job_id") {
+		t.Fatal("no index")
+	}
+	var v string
+	if err := s.r.QueryRow("SELECT value FROM meta WHERE key = ?", metaBulkJobs).Scan(&v); err != sql.ErrNoRows {
+		t.Fatalf("heartbeat left behind: %q %v", v, err)
+	}
+	stateCountsOK(t, s)
+}
