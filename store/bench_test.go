@@ -83,6 +83,34 @@ func BenchmarkIngestJobs(b *testing.B) {
 			ingest(b, rows, page, nil)
 		})
 	}
+	// A first sync: bulk mode, 100-row pages, the end (indexes, text
+	// index) included.
+	b.Run("bulk_page=100", func(b *testing.B) {
+		var u0 usage
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			s := openBench(b)
+			if i == 0 {
+				u0 = sample()
+			}
+			b.StartTimer()
+			if on, err := s.BeginBulkJobs(ctx); err != nil || !on {
+				b.Fatal(on, err)
+			}
+			st := writePages(b, s, rows, 100)
+			if _, err := s.EndBulkJobs(ctx); err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+			if st.Inserted != len(rows) {
+				b.Fatalf("stats %+v", st)
+			}
+		}
+		b.StopTimer()
+		report(b, len(rows), u0)
+	})
 	listOnly := make([]JobRow, len(rows))
 	for i, r := range rows {
 		r.Request, r.Result = nil, nil

@@ -52,6 +52,49 @@ var bulkIndexes = []string{
 
 var jobInsertSQL = "INSERT INTO jobs (" + strings.Join(jobCols[1:], ", ") + ") VALUES (?" + strings.Repeat(", ?", len(jobCols)-2) + ")"
 
+// insertRowsPerStmt is how many rows one bulk INSERT statement carries:
+// the per-statement work of database/sql and the driver is paid once for
+// them.
+const insertRowsPerStmt = 20
+
+// jobInsertManySQL is jobInsertSQL for n rows.
+func jobInsertManySQL(n int) string {
+	row := "(?" + strings.Repeat(", ?", len(jobCols)-2) + ")"
+	return "INSERT INTO jobs (" + strings.Join(jobCols[1:], ", ") + ") VALUES " + row + strings.Repeat(", "+row, n-1)
+}
+
+var jobInsertFullSQL = jobInsertManySQL(insertRowsPerStmt)
+
+// insertMany inserts ops (jobs) with insertRowsPerStmt rows a statement.
+func (s *Store) insertMany(ctx context.Context, tx *sql.Tx, ops []op) error {
+	stmtCtx := context.WithoutCancel(ctx) // see upsertAllStored
+	args := make([]any, 0, insertRowsPerStmt*(len(jobCols)-1))
+	for i := 0; i < len(ops); i += insertRowsPerStmt {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		chunk := ops[i:min(i+insertRowsPerStmt, len(ops))]
+		args = args[:0]
+		for _, o := range chunk {
+			args = append(args, o.args...)
+		}
+		q := jobInsertFullSQL
+		if len(chunk) < insertRowsPerStmt {
+			q = jobInsertManySQL(len(chunk))
+		}
+		st, err := s.txStmt(ctx, tx, q)
+		if err != nil {
+			return err
+		}
+		_, err = st.ExecContext(stmtCtx, args...)
+		st.Close()
+		if err != nil {
+			return fmt.Errorf("rows %d-%d: %w", i, i+len(chunk)-1, err)
+		}
+	}
+	return nil
+}
+
 // jobsBulkTx reports whether jobs are in bulk mode, inside tx.
 func jobsBulkTx(ctx context.Context, tx interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row

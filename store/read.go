@@ -126,6 +126,17 @@ func (e *entity) pageSQL(q Query, after *Key, backward bool, limit int) (string,
 
 // pageSQLText is pageSQL with the way Query.Text is matched (textPlan).
 func (e *entity) pageSQLText(q Query, after *Key, backward bool, limit int, how textHow) (string, []any, error) {
+	return e.pageSQLSelect(e.listSelect(), q, after, backward, limit, how)
+}
+
+// listSelect is the SELECT list of a page: the list columns, no payloads.
+func (e *entity) listSelect() string {
+	return strings.Join(e.cols[:len(e.cols)-e.payloadCols], ", ")
+}
+
+// pageSQLSelect is pageSQLText with the SELECT list sel (listSelect, or
+// an expression over the same row: see jobsPackedSelect).
+func (e *entity) pageSQLSelect(sel string, q Query, after *Key, backward bool, limit int, how textHow) (string, []any, error) {
 	f, err := e.sortField(q)
 	if err != nil {
 		return "", nil, err
@@ -140,9 +151,8 @@ func (e *entity) pageSQLText(q Query, after *Key, backward bool, limit int, how 
 	if desc {
 		dir, cmp = "DESC", "<"
 	}
-	cols := e.cols[:len(e.cols)-e.payloadCols]
 	var b strings.Builder
-	fmt.Fprintf(&b, "SELECT %s FROM %s", strings.Join(cols, ", "), e.table)
+	fmt.Fprintf(&b, "SELECT %s FROM %s", sel, e.table)
 	var conds []string
 	if where != "" {
 		conds = append(conds, "("+where+")")
@@ -182,6 +192,12 @@ func page[T any](ctx context.Context, s *Store, e *entity, q Query, after *Key, 
 	if limit <= 0 {
 		return nil, nil
 	}
+	return pageInto(ctx, s, e, e.listSelect(), q, after, backward, limit, make([]T, 0, min(limit, 512)), scan)
+}
+
+// pageInto is page with the SELECT list sel, appending to dst[:0] (a page
+// buffer the caller reuses). limit must be positive.
+func pageInto[T any](ctx context.Context, s *Store, e *entity, sel string, q Query, after *Key, backward bool, limit int, dst []T, scan func(*sql.Rows) (T, error)) ([]T, error) {
 	how := textIndexed
 	if q.Text != "" {
 		var err error
@@ -189,7 +205,7 @@ func page[T any](ctx context.Context, s *Store, e *entity, q Query, after *Key, 
 			return nil, err
 		}
 	}
-	query, args, err := e.pageSQLText(q, after, backward, limit, how)
+	query, args, err := e.pageSQLSelect(sel, q, after, backward, limit, how)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +214,7 @@ func page[T any](ctx context.Context, s *Store, e *entity, q Query, after *Key, 
 		return nil, fmt.Errorf("list %s: %w", e.table, err)
 	}
 	defer rows.Close()
-	out := make([]T, 0, min(limit, 512))
+	out := dst[:0]
 	for rows.Next() {
 		r, err := scan(rows)
 		if err != nil {
@@ -221,12 +237,12 @@ func page[T any](ctx context.Context, s *Store, e *entity, q Query, after *Key, 
 // or, when backward, the limit rows just before it (still in q's order).
 // With after == nil it returns the first page, or the last when backward.
 // List rows carry no Request, Result or Raw: fetch those with Job.
+// The page is read packed (store/stream.go).
 func (s *Store) Jobs(ctx context.Context, q Query, after *Key, backward bool, limit int) ([]JobRow, error) {
-	return page(ctx, s, jobsEntity, q, after, backward, limit, func(rows *sql.Rows) (JobRow, error) {
-		var r JobRow
-		p := r.ptrs()
-		return r, rows.Scan(p[:len(p)-jobPayloadCols]...)
-	})
+	if limit <= 0 {
+		return nil, nil
+	}
+	return s.JobsInto(ctx, nil, q, after, backward, limit)
 }
 
 // Tasks: see Jobs.

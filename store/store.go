@@ -123,6 +123,7 @@ func Open(path string) (_ *Store, err error) {
 	} else if !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
+	tightenModes(path) // an older opsdeck's 0644 cache (store/filemode.go)
 
 	// Pragmas in the DSN apply to every connection the pool ever opens.
 	// synchronous=NORMAL in WAL mode syncs at checkpoints only: a power cut

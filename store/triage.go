@@ -71,7 +71,7 @@ func (s *Store) prepareJobText(ctx context.Context) error {
 	if s.readOnly {
 		return ErrReadOnly
 	}
-	for _, q := range []string{textClampSQL, textLookupSQL, textStaleSQL, jobInsertSQL} {
+	for _, q := range []string{textClampSQL, textLookupSQL, textStaleSQL, jobInsertSQL, jobInsertFullSQL} {
 		if _, err := s.ws.get(ctx, q); err != nil {
 			return fmt.Errorf("write jobs: prepare: %w", err)
 		}

@@ -329,16 +329,27 @@ func (s *Store) upsertAllStored(ctx context.Context, tx *sql.Tx, spec writeSpec,
 		}
 	}
 
-	upsert, err := s.txStmt(ctx, tx, spec.upsert)
-	if err != nil {
-		return st, err
-	}
-	defer upsert.Close()
 	// A cancellable ctx makes the driver start a watcher goroutine per
 	// statement; check it once per row instead. The transaction itself is
 	// bound to ctx and rolls back when it is cancelled.
 	stmtCtx := context.WithoutCancel(ctx)
 	delta := map[string]int{}
+	if spec.upsert == jobInsertSQL {
+		// A bulk load (bulk.go): plain inserts, several rows a statement.
+		if err := s.insertMany(ctx, tx, ops); err != nil {
+			return st, err
+		}
+		for _, o := range ops {
+			st.Inserted++
+			delta[o.state]++
+		}
+		ops = nil
+	}
+	upsert, err := s.txStmt(ctx, tx, spec.upsert)
+	if err != nil {
+		return st, err
+	}
+	defer upsert.Close()
 	for i, o := range ops {
 		if err := ctx.Err(); err != nil {
 			return st, err

@@ -233,7 +233,7 @@ func (e *Engine) lcmSources() []runner {
 	return []runner{
 		&source[veza.Job, store.JobRow]{
 			e: e, src: "jobs", cursorKey: "veza/jobs", sortField: "created_at", details: e.details,
-			list: c.ListJobRecords, convert: jobRow, write: e.st.WriteJobs, bulk: true,
+			list: c.ListJobRecords, convert: jobRow, write: e.st.WriteJobs, bulk: true, raw: ptr(c.JobRecordsRaw()),
 			key:  func(j *veza.Job) *time.Time { return j.CreatedAt },
 			open: func(j *veza.Job) bool { return isOpen(j.State) },
 		},
@@ -298,3 +298,5 @@ func (es sourceErrors) Error() string {
 }
 
 func (es sourceErrors) Unwrap() []error { return es }
+
+func ptr[T any](v T) *T { return &v }

@@ -44,6 +44,17 @@ type source[W, R any] struct {
 	// bulk: a first pass into an empty table loads in the store's bulk
 	// mode (store.BeginBulkJobs; jobs only).
 	bulk bool
+	// raw, when set, is list in two steps: the pager then requests the
+	// next page while this one is decoded (veza.NewPrefetchPager).
+	raw *veza.RawLister[veza.Record[W]]
+}
+
+// pager starts a pass at params.
+func (s *source[W, R]) pager(params veza.ListParams) *veza.Pager[veza.Record[W]] {
+	if s.raw != nil {
+		return veza.NewPrefetchPager(params, *s.raw)
+	}
+	return veza.NewPager(params, s.list)
 }
 
 func (s *source[W, R]) name() string { return s.src }
@@ -223,7 +234,9 @@ func (s *source[W, R]) fetch(ctx context.Context, c cursor, ch chan<- batch[R]) 
 	} else {
 		ps.since = s.nextSince(c)
 	}
-	pager := veza.NewPager(s.params(ps, c.PageToken), s.list)
+	pager := s.pager(s.params(ps, c.PageToken))
+	// No request outlives the pass (a prefetch may be in flight).
+	defer func() { pager.Close() }()
 	first := true
 	for pager.More() {
 		page, err := pager.Next(ctx)
@@ -239,7 +252,8 @@ func (s *source[W, R]) fetch(ctx context.Context, c cursor, ch chan<- batch[R]) 
 			s.e.log.Warn("sync: saved page token refused, restarting the pass", "source", s.src,
 				"since", fmtTime(ps.since), "err", err)
 			resuming = false
-			pager = veza.NewPager(s.params(ps, ""), s.list)
+			pager.Close()
+			pager = s.pager(s.params(ps, ""))
 			continue
 		}
 		first = false

@@ -136,7 +136,8 @@ func NewApp(th *Theme, keys *keymap.Map, root View, cmds []Command) *App {
 // SetSource sets the header's source segment before the program starts.
 func (a *App) SetSource(s SourceMsg) { a.src = s }
 
-func (a *App) Init() tea.Cmd { return a.top().Init() }
+// Init guards the root view's first command like every other (cmdguard.go).
+func (a *App) Init() tea.Cmd { return guard(a.top().Init(), nil) }
 
 type tickMsg struct{}
 
@@ -155,7 +156,8 @@ const chrome = 3
 func (a *App) bodySize() (int, int) { return max(a.w, 1), max(a.h-chrome, 1) }
 
 // Update is update with a recover: a view's panic becomes a crash report
-// and a flash (crash.go).
+// and a flash (crash.go). The command it returns is guarded: a panic while
+// it runs comes back as a cmdPanicMsg, with the same report (cmdguard.go).
 func (a *App) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -163,6 +165,7 @@ func (a *App) Update(msg tea.Msg) (m tea.Model, cmd tea.Cmd) {
 			seq := a.flashSeq
 			m, cmd = a, a.Timer(10*time.Second, func(time.Time) tea.Msg { return clearFlash{seq} })
 		}
+		cmd = guard(cmd, msg)
 	}()
 	return a.update(msg)
 }
@@ -214,6 +217,8 @@ func (a *App) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			d = 10 * time.Second
 		}
 		return a, a.Timer(d, func(time.Time) tea.Msg { return clearFlash{seq} })
+	case cmdPanicMsg:
+		return a, a.commandPanicked(msg)
 	case clearFlash:
 		if msg.seq == a.flashSeq {
 			a.flash = FlashMsg{}

@@ -12,10 +12,10 @@ import (
 	"github.com/opsdeck/opsdeck/ui/sanitize"
 )
 
-// A panic in a view's Update or View must not take the terminal down with
-// it (raw mode, alternate screen) or lose the user's place: the shell
-// recovers it, writes a crash report next to the log and says so in the
-// flash line. A view that panics while drawing is closed, since it would
+// A panic in a view's Update or View, or in a command a view returned
+// (cmdguard.go), must not take the terminal down with it (raw mode,
+// alternate screen) or lose the user's place: the shell recovers it, writes
+// a crash report next to the log and says so in the flash line. A view that panics while drawing is closed, since it would
 // panic again on the next frame.
 //
 // The report holds what a developer needs and nothing a user would not
@@ -31,7 +31,25 @@ type crashState struct {
 // recovered handles a panic caught in where ("Update" or "View"): it
 // writes the report (once per distinct panic) and sets the flash line.
 func (a *App) recovered(where string, msg tea.Msg, r any) {
-	stack := debug.Stack()
+	msgType := ""
+	if msg != nil {
+		msgType = fmt.Sprintf("%T", msg)
+	}
+	a.report(where, msgType, r, debug.Stack())
+}
+
+// commandPanicked handles a panic recovered while a command ran
+// (cmdguard.go): the same report and flash, with the command's stack.
+func (a *App) commandPanicked(p cmdPanicMsg) tea.Cmd {
+	a.report("command", p.origin, p.value, p.stack)
+	seq := a.flashSeq
+	return a.Timer(10*time.Second, func(time.Time) tea.Msg { return clearFlash{seq} })
+}
+
+// report writes the crash report of a panic r caught in where (once per
+// distinct panic) and sets the flash line. msgType is the type of the
+// message being handled ("" for none), stack the panicking goroutine's.
+func (a *App) report(where, msgType string, r any, stack []byte) {
 	var titles []string
 	for _, v := range a.stack {
 		titles = append(titles, sanitize.Line(safeTitle(v)))
@@ -44,7 +62,7 @@ func (a *App) recovered(where string, msg tea.Msg, r any) {
 	path, seen := a.crash.reported[key]
 	if !seen {
 		var err error
-		path, err = writeCrashReport(a.CrashDir, where, msg, titles, what, stack)
+		path, err = writeCrashReport(a.CrashDir, where, msgType, titles, what, stack)
 		if err != nil {
 			path = "not written: " + sanitize.Line(err.Error())
 		}
@@ -66,7 +84,7 @@ func safeTitle(v View) (t string) {
 
 // writeCrashReport writes the report to a new 0600 file in dir ("" means
 // the temporary directory) and returns its path.
-func writeCrashReport(dir, where string, msg tea.Msg, titles []string, what string, stack []byte) (string, error) {
+func writeCrashReport(dir, where, msgType string, titles []string, what string, stack []byte) (string, error) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
@@ -75,9 +93,16 @@ func writeCrashReport(dir, where string, msg tea.Msg, titles []string, what stri
 		return "", err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "opsdeck crash report\n\ntime:     %s\nwhere:    App.%s\n", time.Now().Format(time.RFC3339), where)
-	if msg != nil {
-		fmt.Fprintf(&b, "message:  %T\n", msg)
+	loc := "App." + where
+	if where == "command" {
+		loc = "a command (tea.Cmd) the App issued"
+	}
+	fmt.Fprintf(&b, "opsdeck crash report\n\ntime:     %s\nwhere:    %s\n", time.Now().Format(time.RFC3339), loc)
+	switch {
+	case msgType != "" && where == "command":
+		fmt.Fprintf(&b, "issued:   while handling %s\n", msgType)
+	case msgType != "":
+		fmt.Fprintf(&b, "message:  %s\n", msgType)
 	}
 	fmt.Fprintf(&b, "views:    %s\npanic:    %s\n\n%s", strings.Join(titles, " › "), what, stack)
 	_, err = f.WriteString(b.String())

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"runtime"
 	"strings"
 	"time"
 
@@ -291,7 +293,44 @@ func (v *AutomationEditor) updateForm(msg tea.Msg) tea.Cmd {
 	if f, ok := m.(*huh.Form); ok {
 		v.form = f
 	}
+	return v.settleFocus(cmd)
+}
+
+// huhFocusMoves are huh's commands that move the focus: each only returns
+// a message (huh.NextField's nextFieldMsg…), so running one here is free.
+var huhFocusMoves = map[string]bool{
+	"github.com/charmbracelet/huh.NextField": true,
+	"github.com/charmbracelet/huh.PrevField": true,
+	"github.com/charmbracelet/huh.nextGroup": true,
+	"github.com/charmbracelet/huh.prevGroup": true,
+}
+
+// settleFocus makes a focus move the form asked for (tab, shift+tab, enter)
+// happen now rather than when bubbletea gets round to running the command:
+// keys that arrived in the same read (fast typing, tmux send-keys, a paste
+// split by the shell) are handled before that, and would land in the field
+// being left (or flip a Confirm with y/n). The move's own follow-ups (the
+// next group after a group's last field) settle the same way; any other
+// command is returned for bubbletea to run.
+func (v *AutomationEditor) settleFocus(cmd tea.Cmd) tea.Cmd {
+	for range 16 { // a move leads to at most a couple more
+		if cmd == nil || !huhFocusMoves[funcName(cmd)] {
+			return cmd
+		}
+		var m tea.Model
+		m, cmd = v.form.Update(cmd())
+		if f, ok := m.(*huh.Form); ok {
+			v.form = f
+		}
+	}
 	return cmd
+}
+
+func funcName(fn tea.Cmd) string {
+	if f := runtime.FuncForPC(reflect.ValueOf(fn).Pointer()); f != nil {
+		return f.Name()
+	}
+	return ""
 }
 
 func (v *AutomationEditor) handleKey(k tea.KeyMsg) tea.Cmd {

@@ -156,6 +156,9 @@ type automationsWire[T any] struct {
 	Values *[]T `json:"values"`
 }
 
+// errNoValues: an automations list answer without a "values" array.
+var errNoValues = errors.New(`response has no "values" array`)
+
 func decodeAutomationList[T any](c *Client, name string, body []byte) ([]T, error) {
 	if !looksLikeObject(body) {
 		return nil, c.decodeError(name, notObject(body))
@@ -165,12 +168,11 @@ func decodeAutomationList[T any](c *Client, name string, body []byte) ([]T, erro
 		return nil, c.decodeError(name, err)
 	}
 	if w.Values == nil {
-		// A gRPC gateway omits an empty repeated field: "{}" is an empty
-		// list, an object with other keys only is not this endpoint.
-		if !hasEnvelopeKey(body) {
-			return nil, c.decodeError(name, errors.New(`response has no "values"`))
-		}
-		return []T{}, nil
+		// The answer replaces the whole cached set (every automation, or a
+		// workflow's attachments): "{}" or a null from a proxy or a broken
+		// gateway must not read as "there are none" and empty the cache.
+		// Unlike a paged list's last page, none is said with "values": [].
+		return nil, c.decodeError(name, errNoValues)
 	}
 	return *w.Values, nil
 }

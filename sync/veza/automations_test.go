@@ -192,7 +192,7 @@ func TestAutomationWire(t *testing.T) {
 		case r.Method == http.MethodGet && strings.Contains(r.URL.Path, ":attached/"):
 			io.WriteString(w, `{"values":[{"automation":{"id":"a1","name":"x","action":{"decision":2}},"opt_in":true}]}`)
 		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/automations"):
-			io.WriteString(w, `{}`)
+			io.WriteString(w, `{"values":[]}`)
 		case r.Method == http.MethodGet:
 			io.WriteString(w, `{"value":{"id":"a b","name":"x","action":{"display_style":"HIGHLIGHT"}}}`)
 		default:
@@ -207,7 +207,7 @@ func TestAutomationWire(t *testing.T) {
 	ctx := context.Background()
 	list, err := c.ListAutomations(ctx)
 	if err != nil || len(list) != 0 {
-		t.Fatalf("{} is an empty list: %v %v", list, err)
+		t.Fatalf(`{"values":[]} is an empty list: %v %v`, list, err)
 	}
 	if _, err := c.GetAutomation(ctx, "a b"); err != nil {
 		t.Fatal(err)
@@ -288,5 +288,65 @@ func TestAutomationArgumentsAndDecoding(t *testing.T) {
 	}
 	if !slices.Contains([]string{routes.Automation}, "/api/preview/awf/automations/{id}") {
 		t.Error("get/delete route")
+	}
+}
+
+// TestAutomationListNeedsValues: the automations sync replaces the whole
+// cached set with the list it gets (and RefreshAttached a workflow's whole
+// attachment set), so an answer that does not say "values" (a "{}" from a
+// proxy, an error page's JSON, a null) is a malformed response, never "there
+// are none": it must not empty the cache. An explicit empty array is none.
+func TestAutomationListNeedsValues(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		n    int // automations; -1 = an error
+	}{
+		{`{}`, -1},
+		{` { } `, -1},
+		{`{"values":null}`, -1},
+		{`{"next_page_token":""}`, -1},
+		{`{"value":[]}`, -1},
+		{`{"values":[]}`, 0},
+		{`{"values":[{"automation":{"id":"a1","name":"x"},"opt_in":true},{"id":"a1","name":"x"}]}`, 2},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, tc.body)
+		}))
+		c, err := veza.New(srv.URL, "tok-values", veza.Options{MaxRetries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		list, err := c.ListAutomations(ctx)
+		att, aerr := c.AttachedAutomations(ctx, "w1")
+		srv.Close()
+		for call, got := range map[string]struct {
+			n   int
+			err error
+		}{"list": {len(list), err}, "attached": {len(att), aerr}} {
+			switch {
+			case tc.n < 0 && got.err == nil:
+				t.Errorf("%s %s: no error (%d automations): a malformed answer would empty the cache", call, tc.body, got.n)
+			case tc.n < 0 && !strings.Contains(got.err.Error(), `"values"`):
+				t.Errorf("%s %s: error does not say what is missing: %v", call, tc.body, got.err)
+			case tc.n >= 0 && (got.err != nil || got.n != tc.n):
+				t.Errorf("%s %s: %d automations, %v; want %d", call, tc.body, got.n, got.err, tc.n)
+			}
+		}
+	}
+	// The emulator's empty set is an explicit empty array.
+	c, _ := emuClient(t)
+	ctx := context.Background()
+	all, err := c.ListAutomations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range all {
+		if err := c.DeleteAutomation(ctx, a.Value.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if all, err := c.ListAutomations(ctx); err != nil || len(all) != 0 {
+		t.Fatalf("emulator with no automations: %d, %v", len(all), err)
 	}
 }

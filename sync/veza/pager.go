@@ -34,7 +34,9 @@ type Pager[T any] struct {
 	done       bool
 	repeats    int
 	pages      int
-	MaxRepeats int // default DefaultMaxRepeats
+	MaxRepeats int           // default DefaultMaxRepeats
+	raw        *RawLister[T] // NewPrefetchPager (prefetch.go)
+	ahead      *prefetch     // the request in flight for the next page
 }
 
 // NewPager starts at params (including params.PageToken, to resume a pass).
@@ -57,7 +59,13 @@ func (p *Pager[T]) Next(ctx context.Context) (ListPage[T], error) {
 	if p.done {
 		return ListPage[T]{}, errors.New("veza: Pager.Next called after the last page")
 	}
-	page, err := p.fetch(ctx, p.params)
+	var page ListPage[T]
+	var err error
+	if p.raw != nil {
+		page, err = p.nextRaw(ctx)
+	} else {
+		page, err = p.fetch(ctx, p.params)
+	}
 	if err != nil {
 		p.done = true
 		return ListPage[T]{}, err
@@ -65,11 +73,13 @@ func (p *Pager[T]) Next(ctx context.Context) (ListPage[T], error) {
 	p.pages++
 	if !page.HasMore {
 		p.done = true
+		p.Close()
 		return page, nil
 	}
 	switch {
 	case page.NextPageToken == "":
 		p.done = true
+		p.Close()
 		return ListPage[T]{}, fmt.Errorf("veza: page %d: %w", p.pages, ErrMissingToken)
 	case page.NextPageToken == p.params.PageToken:
 		p.repeats++
@@ -79,6 +89,7 @@ func (p *Pager[T]) Next(ctx context.Context) (ListPage[T], error) {
 		}
 		if p.repeats >= max {
 			p.done = true
+			p.Close()
 			return ListPage[T]{}, fmt.Errorf("veza: page %d: %w %d times", p.pages, ErrRepeatedToken, p.repeats)
 		}
 	default:
