@@ -336,7 +336,7 @@ func (v *plainProgress) update(p opsync.Progress) {
 	case p.Done:
 		fmt.Fprintf(v.w, "%s: done, %s rows in %s%s\n", s.label, thousands(s.rows), roundDur(s.finishedAt.Sub(s.start)), rateNote(s.rate(now)))
 	case p.Indexing:
-		fmt.Fprintf(v.w, "%s: %s rows stored, building indexes\n", s.label, thousands(s.rows))
+		fmt.Fprintf(v.w, "%s: %s rows stored in %s%s, building indexes\n", s.label, thousands(s.rows), roundDur(now.Sub(s.start)), rateNote(s.rate(now)))
 	default:
 		line := fmt.Sprintf("%s: page %d, %s rows", s.label, s.pages, thousands(s.rows))
 		if s.tot > 0 {

@@ -171,6 +171,10 @@ func TestSyncPlainOutputIsOneLinePerPage(t *testing.T) {
 	if strings.Contains(stderr, "\x1b[") {
 		t.Fatal("escape sequences in plain output")
 	}
+	// A first sync loads in bulk mode and says when it builds its indexes.
+	if !strings.Contains(stderr, "jobs: 450 rows stored in ") || !strings.Contains(stderr, "building indexes") {
+		t.Fatalf("no indexing line:\n%s", stderr)
+	}
 }
 
 func TestBarProgressRendering(t *testing.T) {

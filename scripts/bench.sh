@@ -90,7 +90,7 @@ SYNC_CPU=$(awk -v u="$(field 'User time' "$WORK/sync1.err")" -v s="$(field 'Syst
 LOAD_SYNC="$LOAD_SYNC → $(load)"
 EMU_CPU=$(awk -v a="$EMU_CPU0" -v b="$(cpu_of "$EMU_PID")" 'BEGIN { printf "%.1f", b - a }')
 ROWS1=$(jobs_in_cache)
-grep -E '^jobs: done' "$WORK/sync1.err" || true
+grep -E '^jobs: (done|.*building indexes)' "$WORK/sync1.err" || true
 echo "   $ROWS1 jobs in ${SYNC_S}s"
 
 INCR_S="skipped" INCR_NEW=0 LOAD_INCR=""
