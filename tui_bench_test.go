@@ -191,13 +191,22 @@ func BenchmarkTUIBrowse(b *testing.B) {
 	}
 	keys = append(keys, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("g")})
 
-	var lat []time.Duration
+	// key: the frame a keypress produces, Update + View, which is what the
+	// program does on its event loop; the page fetches a move triggers are
+	// commands the program runs on other goroutines, so they run here
+	// after the clock. withFetch: the same with those fetches inside the
+	// clock (and the frame drawn after their rows arrived), the worst case
+	// of a program that fetched synchronously.
+	var lat, withFetch []time.Duration
 	for b.Loop() {
 		for _, k := range keys {
 			start := time.Now()
-			s.send(k)
+			_, cmd := s.app.Update(k)
 			_ = s.app.View()
 			lat = append(lat, time.Since(start))
+			s.run(cmd)
+			_ = s.app.View()
+			withFetch = append(withFetch, time.Since(start))
 		}
 	}
 	b.StopTimer()
@@ -205,10 +214,15 @@ func BenchmarkTUIBrowse(b *testing.B) {
 		b.Fatal("g did not come back to the newest job")
 	}
 	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(pct(0.5), "ms/key-p50")
-	b.ReportMetric(pct(0.99), "ms/key-p99")
-	b.ReportMetric(pct(1), "ms/key-max")
+	slices.Sort(withFetch)
+	pct := func(d []time.Duration, p float64) float64 {
+		return float64(d[int(p*float64(len(d)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(lat, 0.5), "ms/key-p50")
+	b.ReportMetric(pct(lat, 0.99), "ms/key-p99")
+	b.ReportMetric(pct(lat, 1), "ms/key-max")
+	b.ReportMetric(pct(withFetch, 0.5), "ms/key+fetch-p50")
+	b.ReportMetric(pct(withFetch, 0.99), "ms/key+fetch-p99")
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"fmt"
 	"reflect"
 	"runtime/debug"
 
@@ -21,7 +20,7 @@ import (
 type cmdPanicMsg struct {
 	value  any
 	stack  []byte
-	origin string // the type of the message whose Update issued the command; "" for Init
+	origin reflect.Type // of the message whose Update issued the command; nil for Init
 }
 
 // cmdType is tea.Cmd's type: a message of a slice type with this element
@@ -36,14 +35,10 @@ func guard(cmd tea.Cmd, origin tea.Msg) tea.Cmd {
 	if cmd == nil {
 		return nil
 	}
-	o := ""
-	if origin != nil {
-		o = fmt.Sprintf("%T", origin)
-	}
-	return guardNamed(cmd, o)
+	return guardFrom(cmd, reflect.TypeOf(origin)) // no formatting on the hot path
 }
 
-func guardNamed(cmd tea.Cmd, origin string) tea.Cmd {
+func guardFrom(cmd tea.Cmd, origin reflect.Type) tea.Cmd {
 	if cmd == nil {
 		return nil
 	}
@@ -60,11 +55,11 @@ func guardNamed(cmd tea.Cmd, origin string) tea.Cmd {
 // guardMembers guards the commands of a batch or sequence message (keeping
 // its type, which tells bubbletea how to run them); other messages are
 // returned as they are.
-func guardMembers(msg tea.Msg, origin string) tea.Msg {
+func guardMembers(msg tea.Msg, origin reflect.Type) tea.Msg {
 	if b, ok := msg.(tea.BatchMsg); ok {
 		out := make(tea.BatchMsg, len(b))
 		for i, c := range b {
-			out[i] = guardNamed(c, origin)
+			out[i] = guardFrom(c, origin)
 		}
 		return out
 	}
@@ -76,7 +71,7 @@ func guardMembers(msg tea.Msg, origin string) tea.Msg {
 	out := reflect.MakeSlice(t, in.Len(), in.Len())
 	for i := range in.Len() {
 		c, _ := in.Index(i).Interface().(tea.Cmd)
-		out.Index(i).Set(reflect.ValueOf(guardNamed(c, origin)))
+		out.Index(i).Set(reflect.ValueOf(guardFrom(c, origin)))
 	}
 	return out.Interface()
 }

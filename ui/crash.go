@@ -41,7 +41,11 @@ func (a *App) recovered(where string, msg tea.Msg, r any) {
 // commandPanicked handles a panic recovered while a command ran
 // (cmdguard.go): the same report and flash, with the command's stack.
 func (a *App) commandPanicked(p cmdPanicMsg) tea.Cmd {
-	a.report("command", p.origin, p.value, p.stack)
+	origin := ""
+	if p.origin != nil {
+		origin = p.origin.String()
+	}
+	a.report("command", origin, p.value, p.stack)
 	seq := a.flashSeq
 	return a.Timer(10*time.Second, func(time.Time) tea.Msg { return clearFlash{seq} })
 }
