@@ -14,6 +14,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/opsdeck/opsdeck/ui/celltext"
+
 	"github.com/opsdeck/opsdeck/keymap"
 	"github.com/opsdeck/opsdeck/ui/sanitize"
 )
@@ -584,7 +586,7 @@ func fit(s string, w, h int) string {
 		lines = lines[:h]
 	}
 	for i, l := range lines {
-		if ansi.StringWidth(l) > w {
+		if celltext.StyledWidth(l) > w {
 			lines[i] = ansi.Truncate(l, w, "")
 		}
 	}

@@ -5,6 +5,7 @@ package celltext
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -48,6 +49,99 @@ func Width(s string) int {
 		return len(s)
 	}
 	return ansi.StringWidth(s)
+}
+
+// StyledWidth is the display width of a rendered line: text with SGR and
+// other escape sequences (lipgloss output), measured as ansi.StringWidth
+// does. Most frames are ASCII but for their escapes; those are measured in
+// one pass over the bytes instead of by grapheme cluster (profiled: the
+// frame-fitting width checks were 60% of a keypress's frame). Anything
+// with a byte >= 0x80 goes to ansi.StringWidth.
+func StyledWidth(s string) int {
+	w := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !narrowRune(r) {
+				return ansi.StringWidth(s)
+			}
+			// A mark, joiner or selector after it would change its cluster.
+			if next, _ := utf8.DecodeRuneInString(s[i+size:]); next >= 0x80 && !narrowRune(next) {
+				return ansi.StringWidth(s)
+			}
+			w++
+			i += size - 1
+		case c == 0x1b:
+			end, ok := skipEscape(s, i)
+			if !ok {
+				return ansi.StringWidth(s)
+			}
+			i = end - 1
+		case c >= 0x20 && c < 0x7f:
+			w++
+		}
+	}
+	return w
+}
+
+// narrowRunes are the ranges of single-cell runes the frames draw
+// (borders, blocks, spinners, arrows, ellipsis, Latin letters): each one
+// alone is one cell for ansi.StringWidth, checked rune by rune by
+// TestStyledWidthAgrees.
+var narrowRunes = [][2]rune{
+	{0x00a1, 0x02ff}, // Latin-1 (but the no-break and soft hyphen: see test), Latin Extended, IPA
+	{0x2010, 0x2027}, // dashes, quotes, bullets, ellipsis
+	{0x2190, 0x2193}, // arrows (the emoji ones after 0x2194 excluded)
+	{0x2500, 0x259f}, // box drawing, block elements
+	{0x25a0, 0x25c1}, // geometric shapes up to the triangles
+	{0x2800, 0x28ff}, // braille (spinners)
+}
+
+func narrowRune(r rune) bool {
+	for _, rg := range narrowRunes {
+		if r >= rg[0] && r <= rg[1] {
+			return r != 0x00ad
+		}
+	}
+	return false
+}
+
+// skipEscape returns the index just past the escape sequence at s[i]
+// (an ESC): CSI (ESC [ … final byte 0x40-0x7e) and OSC (ESC ] … BEL or
+// ESC \) are what lipgloss and hyperlinks write; ok is false for anything
+// else, which the caller leaves to the full parser.
+func skipEscape(s string, i int) (int, bool) {
+	if i+1 >= len(s) {
+		return 0, false
+	}
+	switch s[i+1] {
+	case '[':
+		for j := i + 2; j < len(s); j++ {
+			c := s[j]
+			switch {
+			case c >= 0x40 && c <= 0x7e:
+				return j + 1, true
+			case c >= 0x20 && c <= 0x3f:
+			default:
+				return 0, false
+			}
+		}
+	case ']':
+		for j := i + 2; j < len(s); j++ {
+			switch s[j] {
+			case 0x07:
+				return j + 1, true
+			case 0x1b:
+				if j+1 < len(s) && s[j+1] == '\\' {
+					return j + 2, true
+				}
+				return 0, false
+			}
+		}
+	}
+	return 0, false
 }
 
 // Cut returns the longest prefix of s (whole grapheme clusters) at most
