@@ -68,8 +68,10 @@ func StyledWidth(s string) int {
 				return ansi.StringWidth(s)
 			}
 			// A mark, joiner or selector after it would change its cluster.
-			if next, _ := utf8.DecodeRuneInString(s[i+size:]); next >= 0x80 && !narrowRune(next) {
-				return ansi.StringWidth(s)
+			if i+size < len(s) && s[i+size] >= 0x80 {
+				if next, _ := utf8.DecodeRuneInString(s[i+size:]); !narrowRune(next) {
+					return ansi.StringWidth(s)
+				}
 			}
 			w++
 			i += size - 1
@@ -91,18 +93,24 @@ func StyledWidth(s string) int {
 // alone is one cell for ansi.StringWidth, checked rune by rune by
 // TestStyledWidthAgrees.
 var narrowRunes = [][2]rune{
-	{0x00a1, 0x02ff}, // Latin-1 (but the no-break and soft hyphen: see test), Latin Extended, IPA
+	{0x00a1, 0x00ac}, {0x00ae, 0x02ff}, // Latin-1 (not the soft hyphen), Latin Extended, IPA
+	{0x0370, 0x0482}, {0x048a, 0x052f}, // Greek, Cyrillic
+	{0x1e00, 0x1fff}, // Latin and Greek extended
 	{0x2010, 0x2027}, // dashes, quotes, bullets, ellipsis
-	{0x2190, 0x2193}, // arrows (the emoji ones after 0x2194 excluded)
-	{0x2500, 0x259f}, // box drawing, block elements
-	{0x25a0, 0x25c1}, // geometric shapes up to the triangles
-	{0x2800, 0x28ff}, // braille (spinners)
+	{0x2030, 0x205e}, // per mille, primes, more punctuation
+	{0x2070, 0x20cf}, // super- and subscripts, currency
+	{0x20f1, 0x2319}, // letterlike, number forms, arrows, math
+	{0x232b, 0x23e8}, // technical
+	{0x23f4, 0x25fc}, // box drawing, blocks, geometric shapes
+	{0x270c, 0x2727}, // check marks, crosses
+	{0x2758, 0x2794}, // ornaments, ❯
+	{0x27c0, 0x2b1a}, // math, arrows, braille (spinners, sparklines)
 }
 
 func narrowRune(r rune) bool {
 	for _, rg := range narrowRunes {
 		if r >= rg[0] && r <= rg[1] {
-			return r != 0x00ad
+			return true
 		}
 	}
 	return false
