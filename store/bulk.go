@@ -154,6 +154,12 @@ func (s *Store) EndBulkJobs(ctx context.Context) (int64, error) {
 	}
 	var removed int64
 	ended := false
+	// The index builds sort a million keys: with a helper thread, SQLite
+	// sorts in two halves at once (2.9 + 2.5 s against 3.2 + 3.1 s for 1M
+	// jobs). The load is over, so the cores are free.
+	if _, err := s.w.ExecContext(ctx, "PRAGMA threads = 2"); err == nil {
+		defer s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA threads = 0")
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		bulk, err := jobsBulkTx(ctx, tx)
 		if err != nil {

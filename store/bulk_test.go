@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -212,4 +213,56 @@ func TestBulkStaleEndedAtOpen(t *testing.T) {
 		t.Fatalf("heartbeat left behind: %q %v", v, err)
 	}
 	stateCountsOK(t, s)
+}
+
+// TestPreparedRowsStoreTheSame: a row prepared ahead (JobRow.Prepare, as
+// the sync does on its fetch goroutine) is stored exactly as the same row
+// written unprepared, with the payloads inside Raw or beside it.
+func TestPreparedRowsStoreTheSame(t *testing.T) {
+	g := newGen(11)
+	var rows []JobRow
+	for range 60 {
+		r := g.job(5, true)
+		if len(rows)%2 == 0 { // the list's shape: payloads inside raw
+			r.Raw = []byte(`{"job_id":"` + r.JobID + `","request":` + string(r.Request) + `,"extra":1,"result":` + string(r.Result) + `}`)
+			r.Request, r.Result = nil, nil
+		}
+		rows = append(rows, r)
+	}
+	dump := func(prepare bool) []string {
+		s := openTest(t)
+		in := append([]JobRow(nil), rows...)
+		if prepare {
+			for i := range in {
+				in[i].Prepare()
+			}
+		}
+		if _, err := s.WriteJobs(ctx, in, nil); err != nil {
+			t.Fatal(err)
+		}
+		q, err := s.r.Query("SELECT job_id || '|' || error_message || '|' || error_signature || '|' || coalesce(request, '-') || '|' || coalesce(result, '-') || '|' || raw FROM jobs ORDER BY job_id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer q.Close()
+		var out []string
+		for q.Next() {
+			var v string
+			q.Scan(&v)
+			out = append(out, v)
+		}
+		return out
+	}
+	plain, prepared := dump(false), dump(true)
+	if len(plain) != len(rows) {
+		t.Fatalf("%d rows stored", len(plain))
+	}
+	for i := range plain {
+		if plain[i] != prepared[i] {
+			t.Fatalf("row %d differs:\n plain    %.300s\n prepared %.300s", i, plain[i], prepared[i])
+		}
+		if strings.Contains(plain[i], "|-|") {
+			t.Fatalf("payload lost: %.200s", plain[i])
+		}
+	}
 }

@@ -104,6 +104,32 @@ type JobRow struct {
 	// and a plain list of an unchanged job store the same Raw.
 	Raw      []byte
 	SyncedAt int64
+
+	// prepared: Prepare has split Raw and derived the error message and
+	// signature already (the write uses them as they are).
+	prepared bool
+}
+
+// Prepare does, ahead of a write and on the caller's goroutine, the
+// per-row work a write of r would otherwise do inside its transaction:
+// request and result are moved out of Raw into their own fields, and the
+// error message and its signature are derived. A sync calls it as it
+// converts a page, so that this work overlaps the writing of the page
+// before (the writer is the slower side).
+func (r *JobRow) Prepare() {
+	raw, req, res := splitJobRaw(r.Raw, r.Request, r.Result)
+	if r.Request == nil {
+		r.Request = req
+	}
+	if r.Result == nil {
+		r.Result = res
+	}
+	r.Raw = raw
+	if r.ErrorMessage == "" && r.Result != nil {
+		r.ErrorMessage = firstErrorMessage(r.Result)
+	}
+	r.ErrorSignature = errorSignature(r.ErrorMessage)
+	r.prepared = true
 }
 
 // Column lists, in the order of the ptrs methods below. Every list starts

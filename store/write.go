@@ -132,6 +132,14 @@ func (s *Store) WriteJobs(ctx context.Context, rows []JobRow, cur *Cursor) (Writ
 		if r.JobID == "" {
 			return op{}, fmt.Errorf("job %d: empty job_id", i)
 		}
+		if r.prepared {
+			texts[i] = jobText{msg: r.ErrorMessage, hasResult: r.Result != nil}
+			return op{
+				key:   r.JobID,
+				state: r.State,
+				args:  r.args(now, r.ErrorMessage, r.ErrorSignature, nullableText(r.Request), nullableText(r.Result), textOrDefault(r.Raw, "{}")),
+			}, nil
+		}
 		raw, req, res := splitJobRaw(r.Raw, r.Request, r.Result)
 		if r.Request != nil {
 			req = r.Request

@@ -92,6 +92,7 @@ func jobRow(r veza.Record[veza.Job]) store.JobRow {
 		Raw:                 r.Raw,
 	}
 	row.ErrorMessage = firstError(row.Result)
+	row.Prepare() // here, on the fetcher's goroutine, not in the writer's transaction
 	return row
 }
 
