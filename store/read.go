@@ -242,7 +242,7 @@ func (s *Store) Jobs(ctx context.Context, q Query, after *Key, backward bool, li
 	if limit <= 0 {
 		return nil, nil
 	}
-	return s.JobsInto(ctx, nil, q, after, backward, limit)
+	return s.jobsInto(ctx, nil, q, after, backward, limit)
 }
 
 // Tasks: see Jobs.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -31,8 +32,8 @@ func hostileJobs(g *gen) []JobRow {
 	return out
 }
 
-// walk reads every page of q with read, forward, in pages of size.
-func walk(t *testing.T, q Query, size int, read func(dst []JobRow, after *Key) ([]JobRow, error)) []JobRow {
+// walkPages reads every page of q with read, forward, in pages of size.
+func walkPages(t *testing.T, q Query, size int, read func(dst []JobRow, after *Key) ([]JobRow, error)) []JobRow {
 	t.Helper()
 	var all, buf []JobRow
 	var after *Key
@@ -51,7 +52,7 @@ func walk(t *testing.T, q Query, size int, read func(dst []JobRow, after *Key) (
 	}
 }
 
-// TestJobsPackedMatchColumns: pages read packed (JobsInto, Jobs) are
+// TestJobsPackedMatchColumns: pages read packed (jobsInto, Jobs) are
 // exactly the pages read column by column, for clean rows and for rows the
 // packing cannot carry (which fall back).
 func TestJobsPackedMatchColumns(t *testing.T) {
@@ -85,11 +86,11 @@ func TestJobsPackedMatchColumns(t *testing.T) {
 	for _, q := range queries {
 		for _, size := range []int{1, 7, 100, 5000} {
 			t.Run(fmt.Sprintf("%v/%s/desc=%v/text=%q/size=%d", q.Where, q.Sort, q.Desc, q.Text, size), func(t *testing.T) {
-				want := walk(t, q, size, func(dst []JobRow, after *Key) ([]JobRow, error) {
+				want := walkPages(t, q, size, func(dst []JobRow, after *Key) ([]JobRow, error) {
 					return s.jobsByColumns(ctx, dst, q, after, false, size)
 				})
-				got := walk(t, q, size, func(dst []JobRow, after *Key) ([]JobRow, error) {
-					return s.JobsInto(ctx, dst, q, after, false, size)
+				got := walkPages(t, q, size, func(dst []JobRow, after *Key) ([]JobRow, error) {
+					return s.jobsInto(ctx, dst, q, after, false, size)
 				})
 				if len(want) == 0 && q.Text == "" {
 					t.Fatal("query matched nothing: the comparison proves nothing")
@@ -97,7 +98,7 @@ func TestJobsPackedMatchColumns(t *testing.T) {
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("packed pages differ from column pages:\n got %d rows\nwant %d rows\nfirst diff: %s", len(got), len(want), firstDiff(got, want))
 				}
-				plain := walk(t, q, size, func(_ []JobRow, after *Key) ([]JobRow, error) {
+				plain := walkPages(t, q, size, func(_ []JobRow, after *Key) ([]JobRow, error) {
 					return s.Jobs(ctx, q, after, false, size)
 				})
 				if !reflect.DeepEqual(plain, want) {
@@ -109,9 +110,12 @@ func TestJobsPackedMatchColumns(t *testing.T) {
 
 	// Backward pages, as the TUI reads them from the end.
 	q := Query{Desc: true}
-	k := JobKey(q, rows[len(rows)/2])
-	k.RowID = int64(len(rows) / 2)
-	got, err := s.JobsInto(ctx, nil, q, &k, true, 50)
+	mid, err := s.jobsByColumns(ctx, nil, q, nil, false, 600)
+	if err != nil || len(mid) != 600 {
+		t.Fatalf("%d rows, %v", len(mid), err)
+	}
+	k := JobKey(q, mid[599])
+	got, err := s.jobsInto(ctx, nil, q, &k, true, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,9 +181,9 @@ func TestUnpackJob(t *testing.T) {
 	for _, bad := range []string{
 		"",
 		good + "\x00extra",
-		good[:len(good)-2],                         // one part short
-		replaceNth(good, "1", "2", 1),              // any_changes 2
-		replaceNth(good, "-1", "x", 0),             // started_at not a number
+		good[:len(good)-2],             // one part short
+		replaceNth(good, "1", "2", 0),  // any_changes 2
+		replaceNth(good, "-1", "x", 0), // started_at not a number
 		replaceNth(good, "9", "99999999999999999999", 0), // overflows int64
 	} {
 		if unpackJob(bad, &JobRow{}) {
@@ -226,4 +230,43 @@ func firstDiff(got, want []JobRow) string {
 		}
 	}
 	return fmt.Sprintf("lengths %d and %d", len(got), len(want))
+}
+
+func TestAtoi(t *testing.T) {
+	for _, s := range []string{"0", "1", "-1", "42", "1750000000000", "-9223372036854775808", "9223372036854775807",
+		"999999999999999999", "-999999999999999999", "1000000000000000000", "9223372036854775808", "-9223372036854775809",
+		"", "-", "+1", "1a", " 1", "01", "--1", "1.5", "\x00", "12345678901234567890123"} {
+		want, err := strconv.ParseInt(s, 10, 64)
+		got, ok := atoi(s)
+		if ok != (err == nil) || ok && got != want {
+			t.Errorf("atoi(%q) = %d, %v; ParseInt %d, %v", s, got, ok, want, err)
+		}
+	}
+}
+
+// TestJobsPackedPlans: the packed SELECT list leaves the plan as it is
+// (same index, no sort) for the list's usual queries.
+func TestJobsPackedPlans(t *testing.T) {
+	s := openTest(t)
+	errored := mustParse(t, `state eq "ERRORED"`)
+	key := &Key{Sort: int64(1_750_000_000_000), RowID: 1234}
+	for _, q := range []Query{{}, {Desc: true}, {Where: errored}, {Where: errored, Desc: true},
+		{Where: mustParse(t, `policy_task eq "t" and action_name eq "a"`)}, {Sort: "completed_at", Desc: true}} {
+		for _, after := range []*Key{nil, key} {
+			plain, args, err := jobsEntity.pageSQLSelect(jobsEntity.listSelect(), q, after, false, 50, textIndexed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			packed, pargs, err := jobsEntity.pageSQLSelect(jobsPackedSelect, q, after, false, 50, textIndexed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(args, pargs) {
+				t.Fatalf("args %v and %v", args, pargs)
+			}
+			if p, pp := explain(t, s, plain, args), explain(t, s, packed, args); p != pp {
+				t.Errorf("%v sort=%s desc=%v: plan %q, packed %q", q.Where, q.Sort, q.Desc, p, pp)
+			}
+		}
+	}
 }

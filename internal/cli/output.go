@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/opsdeck/opsdeck/ui/celltext"
 	"github.com/opsdeck/opsdeck/ui/sanitize"
@@ -58,9 +60,19 @@ type jsonWriter struct {
 	array  bool
 	n      int
 	buf    []byte
+	enc    *jsonEncoder // for record; nil when only row is used
 }
 
 func (j *jsonWriter) row(vals []any, details []rawMember) error {
+	return j.write(func(b []byte) []byte { return appendObject(b, j.fields, vals, details) })
+}
+
+// record writes r as row would write its values (selection.writeJSON).
+func (j *jsonWriter) record(r record, details []rawMember) error {
+	return j.write(func(b []byte) []byte { return j.enc.appendRecord(b, r, details) })
+}
+
+func (j *jsonWriter) write(object func([]byte) []byte) error {
 	b := j.buf[:0]
 	if j.array {
 		if j.n == 0 {
@@ -69,7 +81,7 @@ func (j *jsonWriter) row(vals []any, details []rawMember) error {
 			b = append(b, ",\n"...)
 		}
 	}
-	b = appendObject(b, j.fields, vals, details)
+	b = object(b)
 	if !j.array {
 		b = append(b, '\n')
 	}
@@ -146,6 +158,31 @@ func appendJSONValue(b []byte, kind valueKind, v any) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+const (
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
+)
+
+// plainRun returns how many leading bytes of s, in whole 8-byte words, are
+// printable ASCII other than '"' and '\\' (0x20-0x7e): bytes
+// appendJSONString copies as they are. It may stop early at a plain word
+// (a carry past an 0xff byte) but never passes a byte that is not plain.
+func plainRun(s string) int {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		below := (x - lsb8*0x20) &^ x // high bit where a byte < 0x20
+		q := x ^ (lsb8 * '"')         // zero bytes where '"'
+		bs := x ^ (lsb8 * '\\')       // zero bytes where '\\'
+		high := (x + lsb8) | x        // high bit where a byte >= 0x7f
+		if (below|(q-lsb8)&^q|(bs-lsb8)&^bs|high)&msb8 != 0 {
+			break
+		}
+	}
+	return i
+}
+
 // appendJSONString quotes s as a JSON string. Besides what JSON requires,
 // every rune a terminal could act on (C1 controls, bidi overrides, DEL,
 // invisible formatting: sanitize.Unsafe) is written as a \u escape, so the
@@ -153,7 +190,15 @@ const hexDigits = "0123456789abcdef"
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i, end := 0, 0; i < len(s); {
+		if i >= end {
+			// Skip 8 plain bytes at a time (printable ASCII but '"' and
+			// '\\': most values are plain), then look at the next 8 one by
+			// one.
+			i += plainRun(s[i:])
+			end = i + 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {

@@ -156,38 +156,40 @@ func parseOrderBy(src *source, v string) (string, bool, error) {
 	return f.Name, desc, nil
 }
 
-// each streams the selected rows, page by page, to fn.
+// each streams the selected rows, page by page, to fn. Pages are read one
+// ahead, on another goroutine (selection.pages).
 func (sel *selection) each(ctx context.Context, st *store.Store, fn func(record) error) error {
-	var after *store.Key
-	n := 0
-	for {
-		size := pageSize
-		if sel.limit > 0 {
-			size = min(size, sel.limit-n)
+	pages, stop := sel.pages(ctx, st)
+	defer stop()
+	for p := range pages {
+		if p.err != nil {
+			return p.err
 		}
-		rows, err := sel.src.Page(ctx, st, sel.q, after, size)
-		if err != nil {
-			return err
-		}
-		for _, r := range rows {
+		for _, r := range p.rows {
 			if err := fn(r); err != nil {
 				return err
 			}
 		}
-		n += len(rows)
-		if len(rows) < size || sel.limit > 0 && n >= sel.limit {
+		if p.last {
 			return nil
 		}
-		k := sel.src.Key(sel.q, rows[len(rows)-1])
-		after = &k
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 	}
+	// The reader stopped before the last page: ctx is done.
+	return ctx.Err()
 }
 
 // write streams the selection to w in format; it returns the row count.
 func (sel *selection) write(ctx context.Context, r *runner, st *store.Store, w io.Writer, format string, details bool) (int, error) {
+	if format == fmtJSON || format == fmtJSONL {
+		return sel.writeJSON(ctx, st, w, format == fmtJSON, details)
+	}
+	return sel.writeValues(ctx, r, st, w, format, details)
+}
+
+// writeValues writes through a rowWriter, one []any of values per row: the
+// table and CSV path, and the reference the json fast path is tested
+// against.
+func (sel *selection) writeValues(ctx context.Context, r *runner, st *store.Store, w io.Writer, format string, details bool) (int, error) {
 	rw := newRowWriter(format, w, sel.fields, r, sel.src.Name)
 	vals := make([]any, len(sel.fields))
 	n := 0
@@ -209,6 +211,28 @@ func (sel *selection) write(ctx context.Context, r *runner, st *store.Store, w i
 		return n, err
 	}
 	return n, rw.end()
+}
+
+// writeJSON writes json (array) or jsonl as jsonWriter does, encoding
+// straight from the rows (jsonEncoder).
+func (sel *selection) writeJSON(ctx context.Context, st *store.Store, w io.Writer, array, details bool) (int, error) {
+	jw := &jsonWriter{w: w, fields: sel.fields, array: array, enc: newJSONEncoder(sel.src, sel.fields)}
+	n := 0
+	err := sel.each(ctx, st, func(row record) error {
+		var det []rawMember
+		if details && sel.src.Details != nil {
+			var err error
+			if det, err = sel.src.Details(ctx, st, row); err != nil {
+				return err
+			}
+		}
+		n++
+		return jw.record(row, det)
+	})
+	if err != nil {
+		return n, err
+	}
+	return n, jw.end()
 }
 
 func init() {

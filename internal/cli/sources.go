@@ -64,6 +64,9 @@ type source struct {
 	Key func(q store.Query, r record) store.Key
 	// Get overrides record.Field for fields the row type does not expose.
 	Get func(r record, name string) (any, bool)
+	// Access, when set, reads a field without boxing it (the json
+	// outputs' fast path, stream.go); it must agree with get.
+	Access func(name string) (accessor, bool)
 	// Details adds payload members for --details (name, raw JSON).
 	Details func(ctx context.Context, st *store.Store, r record) ([]rawMember, error)
 }
@@ -251,7 +254,7 @@ var (
 		Fields:    jobFields,
 		Table:     []string{"job_id", "state", "completed_at", "action_type", "identity_name", "error_message", "action_name", "workflow_name"},
 		StoreText: true, Search: []string{"identity_name", "action_name", "workflow_name", "error_message", "job_id"},
-		Page: jobsPage, Key: jobsKey,
+		Page: jobsPage, Key: jobsKey, Access: jobAccess,
 		Details: func(ctx context.Context, st *store.Store, r record) ([]rawMember, error) {
 			j, err := st.Job(ctx, r.(*store.JobRow).JobID)
 			if err != nil {
@@ -267,7 +270,7 @@ var (
 		Fields:    jobFields,
 		Table:     []string{"job_id", "completed_at", "action_type", "identity_name", "error_message", "workflow_name"},
 		StoreText: true, Search: jobsSource.Search,
-		Page: jobsPage, Key: jobsKey,
+		Page: jobsPage, Key: jobsKey, Access: jobAccess,
 		Details: jobsSource.Details,
 	})
 
