@@ -88,9 +88,25 @@ func TestBulkLoad(t *testing.T) {
 		if got, err := s.Job(ctx, page[0].JobID); err != nil || got.JobID != page[0].JobID {
 			t.Fatalf("job by id during the load: %v", err)
 		}
+		// A list's row opens by rowid (a seek); a wrong rowid falls back.
+		listed, err := s.Jobs(ctx, Query{Desc: true}, nil, false, 1)
+		if err != nil || len(listed) != 1 {
+			t.Fatal(err)
+		}
+		if got, err := s.JobAt(ctx, listed[0].RowID, listed[0].JobID); err != nil || got.JobID != listed[0].JobID || got.Request == nil {
+			t.Fatalf("job at its rowid during the load: %+v %v", got.JobID, err)
+		}
+		if got, err := s.JobAt(ctx, listed[0].RowID+100000, listed[0].JobID); err != nil || got.JobID != listed[0].JobID {
+			t.Fatalf("job at a stale rowid: %v", err)
+		}
 	}
 	if on, _ := s.JobsBulk(ctx); !on {
 		t.Fatal("bulk mode ended early")
+	}
+	var plan string
+	var id, parent, notused int
+	if err := s.r.QueryRow("EXPLAIN QUERY PLAN "+jobAtSQL, 1, "x").Scan(&id, &parent, &notused, &plan); err != nil || !strings.Contains(plan, "INTEGER PRIMARY KEY") {
+		t.Fatalf("JobAt during the load: plan %q %v", plan, err)
 	}
 	removed, err := s.EndBulkJobs(ctx)
 	if err != nil {

@@ -290,6 +290,22 @@ func (s *Store) Job(ctx context.Context, jobID string) (JobRow, error) {
 	return r, notFound(err, "job", jobID)
 }
 
+var jobAtSQL = "SELECT " + strings.Join(jobCols, ", ") + " FROM jobs WHERE rowid = ? AND job_id = ?"
+
+// JobAt is Job for a job read at rowID (its Key's RowID; 0: unknown): a
+// rowid seek, which needs no job_id index (a first sync builds that at its
+// end, store/bulk.go). A row no longer there is looked up by id.
+func (s *Store) JobAt(ctx context.Context, rowID int64, jobID string) (JobRow, error) {
+	if rowID > 0 {
+		var r JobRow
+		err := s.queryRow(ctx, jobAtSQL, rowID, jobID).Scan(r.ptrs()...)
+		if err == nil || !errors.Is(err, sql.ErrNoRows) {
+			return r, err
+		}
+	}
+	return s.Job(ctx, jobID)
+}
+
 // Task returns one task with its raw object, or ErrNotFound.
 func (s *Store) Task(ctx context.Context, id string) (TaskRow, error) {
 	var r TaskRow

@@ -24,6 +24,7 @@ type JobDetail struct {
 	c     *Common
 	id    int64
 	jobID string
+	rowID int64 // where the list saw it (0: unknown), see store.JobAt
 	w, h  int
 
 	job     *store.JobRow
@@ -38,6 +39,14 @@ func NewJobDetail(c *Common, jobID string) *JobDetail {
 	return &JobDetail{c: c, id: c.nextID(), jobID: jobID, tree: jsontree.New(treeKeys(c.Keys), treeStyles(c.Theme)).SetStatusLine(false)}
 }
 
+// newJobDetailAt is NewJobDetail for a job a list showed at rowID: read
+// by rowid, it opens at once even while a first sync has no job_id index.
+func newJobDetailAt(c *Common, jobID string, rowID int64) *JobDetail {
+	v := NewJobDetail(c, jobID)
+	v.rowID = rowID
+	return v
+}
+
 type jobLoadedMsg struct {
 	id  int64
 	job store.JobRow
@@ -47,11 +56,11 @@ type jobLoadedMsg struct {
 func (v *JobDetail) Init() tea.Cmd { return v.load() }
 
 func (v *JobDetail) load() tea.Cmd {
-	st, id, jobID := v.c.Store, v.id, v.jobID
+	st, id, jobID, rowID := v.c.Store, v.id, v.jobID, v.rowID
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		j, err := st.Job(ctx, jobID)
+		j, err := st.JobAt(ctx, rowID, jobID)
 		return jobLoadedMsg{id: id, job: j, err: err}
 	}
 }

@@ -55,7 +55,10 @@ var jobsSpec = &listSpec{
 		}
 		return out, nil
 	},
-	open:    func(v *List, row vtable.Row) tea.Cmd { return ui.Push(NewJobDetail(v.c, row.ID)) },
+	open: func(v *List, row vtable.Row) tea.Cmd {
+		k, _ := row.Key.(store.Key)
+		return ui.Push(newJobDetailAt(v.c, row.ID, k.RowID))
+	},
 	records: recordsOf((*store.Store).Jobs, store.JobKey),
 	help:    []string{keymap.Triage},
 	rowJSON: func(ctx context.Context, c *Common, id string) ([]byte, error) {
