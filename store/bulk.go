@@ -44,13 +44,49 @@ const (
 // process that opens the cache ends it.
 const bulkStale = 2 * time.Minute
 
-// bulkIndexes are the indexes a bulk load drops and EndBulkJobs builds.
-var bulkIndexes = []string{
-	"CREATE UNIQUE INDEX IF NOT EXISTS jobs_job_id ON jobs (job_id)",
-	"CREATE INDEX IF NOT EXISTS jobs_task ON jobs (policy_task)",
+// bulkTable is what a bulk load of one table needs to know. Tasks and
+// actions have random keys too (a task's UUID; an action's task UUID and
+// name), so a first sync loads them the same way; only jobs have a head
+// and a free-text index.
+type bulkTable struct {
+	table   string
+	indexes []string // built at the end, the unique (upsert) key first; dropped at the start
+	names   []string // their names; no names[0] index = bulk mode
+	key     string   // the unique key's columns, for the dedupe
+	upsert  string   // the table's upsert, prepared again at the end
+	insert  string   // a plain single-row INSERT
+	meta    string   // heartbeat key
 }
 
-var jobInsertSQL = "INSERT INTO jobs (" + strings.Join(jobCols[1:], ", ") + ") VALUES (?" + strings.Repeat(", ?", len(jobCols)-2) + ")"
+func insertSQL(table string, cols []string) string {
+	return "INSERT INTO " + table + " (" + strings.Join(cols[1:], ", ") + ") VALUES (?" + strings.Repeat(", ?", len(cols)-2) + ")"
+}
+
+var jobInsertSQL = insertSQL("jobs", jobCols)
+
+var (
+	bulkJobs = &bulkTable{table: "jobs",
+		indexes: []string{"CREATE UNIQUE INDEX IF NOT EXISTS jobs_job_id ON jobs (job_id)", "CREATE INDEX IF NOT EXISTS jobs_task ON jobs (policy_task)"},
+		names:   []string{"jobs_job_id", "jobs_task"},
+		key:     "job_id", upsert: jobUpsertSQL, insert: jobInsertSQL, meta: metaBulkJobs}
+	bulkTasks = &bulkTable{table: "tasks",
+		indexes: []string{"CREATE UNIQUE INDEX IF NOT EXISTS tasks_id ON tasks (id)"},
+		names:   []string{"tasks_id"},
+		key:     "id", upsert: taskUpsertSQL, insert: insertSQL("tasks", taskCols), meta: "bulk_tasks"}
+	bulkActions = &bulkTable{table: "actions",
+		indexes: []string{"CREATE UNIQUE INDEX IF NOT EXISTS actions_key ON actions (policy_task, action_name)"},
+		names:   []string{"actions_key"},
+		key:     "policy_task, action_name", upsert: actionUpsertSQL, insert: insertSQL("actions", actionCols), meta: "bulk_actions"}
+	bulkTables = map[string]*bulkTable{"jobs": bulkJobs, "tasks": bulkTasks, "actions": bulkActions}
+)
+
+func bulkTableOf(table string) (*bulkTable, error) {
+	bt, ok := bulkTables[table]
+	if !ok {
+		return nil, fmt.Errorf("no bulk load for %q", table)
+	}
+	return bt, nil
+}
 
 // insertRowsPerStmt is how many rows one bulk INSERT statement carries:
 // the per-statement work of database/sql and the driver is paid once for
@@ -95,62 +131,93 @@ func (s *Store) insertMany(ctx context.Context, tx *sql.Tx, ops []op) error {
 	return nil
 }
 
-// jobsBulkTx reports whether jobs are in bulk mode, inside tx.
-func jobsBulkTx(ctx context.Context, tx interface {
+type queryRower interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (bool, error) {
+}
+
+// bulkTx reports whether bt's table is in bulk mode, inside tx.
+func bulkTx(ctx context.Context, tx queryRower, bt *bulkTable) (bool, error) {
 	var has bool
-	err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'jobs_job_id')").Scan(&has)
+	err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?)", bt.names[0]).Scan(&has)
 	return !has, err
 }
 
+// jobsBulkTx is bulkTx for jobs.
+func jobsBulkTx(ctx context.Context, tx queryRower) (bool, error) { return bulkTx(ctx, tx, bulkJobs) }
+
 // JobsBulk reports whether the jobs table is in bulk mode.
-func (s *Store) JobsBulk(ctx context.Context) (bool, error) {
-	return jobsBulkTx(ctx, s.r)
+func (s *Store) JobsBulk(ctx context.Context) (bool, error) { return s.Bulk(ctx, "jobs") }
+
+// Bulk reports whether table ("jobs", "tasks" or "actions") is in bulk mode.
+func (s *Store) Bulk(ctx context.Context, table string) (bool, error) {
+	bt, err := bulkTableOf(table)
+	if err != nil {
+		return false, err
+	}
+	return bulkTx(ctx, s.r, bt)
 }
 
-// BeginBulkJobs puts an empty jobs table in bulk mode and reports whether
-// jobs are in bulk mode now (true as well when they already were: a
-// resumed first sync). A table with rows is left alone.
-func (s *Store) BeginBulkJobs(ctx context.Context) (bool, error) {
+// BeginBulkJobs is BeginBulk for jobs.
+func (s *Store) BeginBulkJobs(ctx context.Context) (bool, error) { return s.BeginBulk(ctx, "jobs") }
+
+// BeginBulk puts an empty table ("jobs", "tasks" or "actions") in bulk
+// mode and reports whether it is in bulk mode now (true as well when it
+// already was: a resumed first sync). A table with rows is left alone.
+func (s *Store) BeginBulk(ctx context.Context, table string) (bool, error) {
 	if s.readOnly {
 		return false, ErrReadOnly
 	}
+	bt, err := bulkTableOf(table)
+	if err != nil {
+		return false, err
+	}
 	var bulk bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if bulk, err = jobsBulkTx(ctx, tx); err != nil || bulk {
+		if bulk, err = bulkTx(ctx, tx, bt); err != nil || bulk {
 			return err
 		}
 		var any bool
-		if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM jobs)").Scan(&any); err != nil || any {
+		if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+bt.table+")").Scan(&any); err != nil || any {
 			return err
 		}
-		for _, q := range []string{
-			"DROP INDEX IF EXISTS jobs_job_id",
-			"DROP INDEX IF EXISTS jobs_task",
-			"INSERT INTO meta (key, value) VALUES ('" + metaBulkJobs + "', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-		} {
-			if _, err := tx.ExecContext(ctx, q, strconv.FormatInt(nowMS(), 10)); err != nil {
+		for _, name := range bt.names {
+			if _, err := tx.ExecContext(ctx, "DROP INDEX IF EXISTS "+name); err != nil {
 				return err
 			}
+		}
+		if err := setBulkHeartbeat(ctx, tx, bt); err != nil {
+			return err
 		}
 		bulk = true
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("begin bulk load: %w", err)
+		return false, fmt.Errorf("begin bulk load of %s: %w", table, err)
 	}
 	return bulk, nil
 }
 
-// EndBulkJobs ends bulk mode (a no-op outside it): duplicates go (the last
-// stored copy of a job stays), the indexes are built, the state counters
-// recounted, and then the free-text index takes the whole table in one
-// pass. It reports how many duplicate rows it removed.
-func (s *Store) EndBulkJobs(ctx context.Context) (int64, error) {
+func setBulkHeartbeat(ctx context.Context, tx *sql.Tx, bt *bulkTable) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		bt.meta, strconv.FormatInt(nowMS(), 10))
+	return err
+}
+
+// EndBulkJobs is EndBulk for jobs.
+func (s *Store) EndBulkJobs(ctx context.Context) (int64, error) { return s.EndBulk(ctx, "jobs") }
+
+// EndBulk ends table's bulk mode (a no-op outside it): duplicates go (the
+// last stored copy of a row stays), the indexes are built, the state
+// counters recounted, and then (jobs) the free-text index takes the whole
+// table in one pass. It reports how many duplicate rows it removed.
+func (s *Store) EndBulk(ctx context.Context, table string) (int64, error) {
 	if s.readOnly {
 		return 0, ErrReadOnly
+	}
+	bt, err := bulkTableOf(table)
+	if err != nil {
+		return 0, err
 	}
 	var removed int64
 	ended := false
@@ -160,36 +227,36 @@ func (s *Store) EndBulkJobs(ctx context.Context) (int64, error) {
 	if _, err := s.w.ExecContext(ctx, "PRAGMA threads = 2"); err == nil {
 		defer s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA threads = 0")
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		bulk, err := jobsBulkTx(ctx, tx)
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		bulk, err := bulkTx(ctx, tx, bt)
 		if err != nil {
 			return err
 		}
 		if !bulk {
-			_, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE key IN (?, ?)", metaBulkJobs, metaBulkHead)
+			_, err := tx.ExecContext(ctx, "DELETE FROM meta WHERE key IN (?, ?)", bt.meta, metaBulkHead)
 			return err
 		}
 		// The unique index fails on a duplicate: only then is the
 		// (table-wide) dedupe worth its sort. Rows of a bulk load are
 		// all above the text index's mark, so removing some needs no
 		// index update.
-		if _, err := tx.ExecContext(ctx, bulkIndexes[0]); err != nil {
+		if _, err := tx.ExecContext(ctx, bt.indexes[0]); err != nil {
 			if !strings.Contains(err.Error(), "UNIQUE") {
 				return err
 			}
-			res, err := tx.ExecContext(ctx, "DELETE FROM jobs WHERE rowid NOT IN (SELECT max(rowid) FROM jobs GROUP BY job_id)")
+			res, err := tx.ExecContext(ctx, "DELETE FROM "+bt.table+" WHERE rowid NOT IN (SELECT max(rowid) FROM "+bt.table+" GROUP BY "+bt.key+")")
 			if err != nil {
 				return fmt.Errorf("remove duplicates: %w", err)
 			}
 			removed, _ = res.RowsAffected()
-			if _, err := tx.ExecContext(ctx, bulkIndexes[0]); err != nil {
+			if _, err := tx.ExecContext(ctx, bt.indexes[0]); err != nil {
 				return err
 			}
 		}
-		for _, q := range append(bulkIndexes[1:],
-			"DELETE FROM state_counts WHERE entity = 'jobs'",
-			"INSERT INTO state_counts (entity, state, n) SELECT 'jobs', state, count(*) FROM jobs GROUP BY state",
-			"DELETE FROM meta WHERE key IN ('"+metaBulkJobs+"', '"+metaBulkHead+"')",
+		for _, q := range append(append([]string(nil), bt.indexes[1:]...),
+			"DELETE FROM state_counts WHERE entity = '"+bt.table+"'",
+			"INSERT INTO state_counts (entity, state, n) SELECT '"+bt.table+"', state, count(*) FROM "+bt.table+" GROUP BY state",
+			"DELETE FROM meta WHERE key IN ('"+bt.meta+"', '"+metaBulkHead+"')",
 		) {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err
@@ -199,37 +266,46 @@ func (s *Store) EndBulkJobs(ctx context.Context) (int64, error) {
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("end bulk load: %w", err)
+		return 0, fmt.Errorf("end bulk load of %s: %w", table, err)
 	}
 	if ended {
 		// Prepared again now that its conflict target exists.
-		if _, err := s.ws.get(ctx, jobUpsertSQL); err != nil {
+		if _, err := s.ws.get(ctx, bt.upsert); err != nil {
 			return removed, fmt.Errorf("end bulk load: %w", err)
 		}
-		if err := s.FlushTextIndex(ctx); err != nil {
-			return removed, err
+		if bt == bulkJobs {
+			if err := s.FlushTextIndex(ctx); err != nil {
+				return removed, err
+			}
 		}
 	}
 	return removed, nil
 }
 
-// endStaleBulk ends a bulk load nobody has written to for bulkStale (its
-// sync was killed and has not been run again). Called by Open.
+// endStaleBulk ends the bulk loads nobody has written to for bulkStale
+// (their sync was killed and has not been run again). Called by Open.
 func (s *Store) endStaleBulk(ctx context.Context) error {
-	bulk, err := jobsBulkTx(ctx, s.w)
-	if err != nil || !bulk {
-		return err
+	for _, bt := range []*bulkTable{bulkJobs, bulkActions, bulkTasks} {
+		bulk, err := bulkTx(ctx, s.w, bt)
+		if err != nil {
+			return err
+		}
+		if !bulk {
+			continue
+		}
+		v, _, err := s.GetMeta(ctx, bt.meta)
+		if err != nil {
+			return err
+		}
+		last, _ := strconv.ParseInt(v, 10, 64)
+		if time.Since(time.UnixMilli(last)) < bulkStale {
+			continue
+		}
+		if _, err := s.EndBulk(ctx, bt.table); err != nil {
+			return err
+		}
 	}
-	v, _, err := s.GetMeta(ctx, metaBulkJobs)
-	if err != nil {
-		return err
-	}
-	last, _ := strconv.ParseInt(v, 10, 64)
-	if time.Since(time.UnixMilli(last)) < bulkStale {
-		return nil
-	}
-	_, err = s.EndBulkJobs(ctx)
-	return err
+	return nil
 }
 
 // dropBulkHeadCopies deletes, inside a bulk write of the pass, the head

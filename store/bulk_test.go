@@ -282,3 +282,79 @@ func TestPreparedRowsStoreTheSame(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkTasksAndActions: the first sync of tasks and actions loads the
+// same way: no unique index while loading, a page sent twice stored once
+// (its last copy), counters recounted, upserts again afterwards.
+func TestBulkTasksAndActions(t *testing.T) {
+	s := openTest(t)
+	g := newGen(5)
+	var tasks []TaskRow
+	var acts []ActionRow
+	for range 300 {
+		tasks = append(tasks, g.task(10))
+		acts = append(acts, g.action(10))
+	}
+	for _, table := range []string{"tasks", "actions"} {
+		if on, err := s.BeginBulk(ctx, table); err != nil || !on {
+			t.Fatalf("%s: begin %v %v", table, on, err)
+		}
+	}
+	if hasIndex(t, s, "tasks_id") || hasIndex(t, s, "actions_key") {
+		t.Fatal("unique indexes kept during the load")
+	}
+	for p := 0; p < 3; p++ {
+		cur := &Cursor{Source: "x", Value: strconv.Itoa(p)}
+		tp, ap := tasks[p*100:(p+1)*100], acts[p*100:(p+1)*100]
+		if p == 1 { // sent twice, first with other states
+			t1, a1 := append([]TaskRow(nil), tp...), append([]ActionRow(nil), ap...)
+			t1[0].State, a1[0].State = "RUNNING", "RUNNING"
+			if _, err := s.WriteTasks(ctx, t1, cur); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.WriteActions(ctx, a1, cur); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.WriteTasks(ctx, tp, cur); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.WriteActions(ctx, ap, cur); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, table := range []string{"tasks", "actions"} {
+		removed, err := s.EndBulk(ctx, table)
+		if err != nil || removed != 100 {
+			t.Fatalf("%s: end removed %d, %v; want the 100 of the page sent twice", table, removed, err)
+		}
+		n, err := s.Count(ctx, table, nil)
+		if err != nil || n != 300 {
+			t.Fatalf("%s: %d rows, %v", table, n, err)
+		}
+		got, _ := s.StateCounts(ctx, table)
+		want, _ := s.countsByState(ctx, "SELECT state, count(*) FROM "+table+" GROUP BY state")
+		for st, n := range want {
+			if got[st] != n {
+				t.Fatalf("%s %s: counter %d, table %d", table, st, got[st], n)
+			}
+		}
+	}
+	if !hasIndex(t, s, "tasks_id") || !hasIndex(t, s, "actions_key") {
+		t.Fatal("unique indexes not rebuilt")
+	}
+	if got, err := s.Task(ctx, tasks[100].ID); err != nil || got.State != tasks[100].State {
+		t.Fatalf("task sent twice: %q, want the last copy's %q (%v)", got.State, tasks[100].State, err)
+	}
+	if got, err := s.Action(ctx, acts[100].PolicyTask, acts[100].ActionName); err != nil || got.State != acts[100].State {
+		t.Fatalf("action sent twice: %q, want the last copy's %q (%v)", got.State, acts[100].State, err)
+	}
+	st, err := s.WriteTasks(ctx, tasks[:50], nil)
+	if err != nil || st.Unchanged != 50 {
+		t.Fatalf("tasks re-written after the load: %+v %v", st, err)
+	}
+	st, err = s.WriteActions(ctx, acts[:50], nil)
+	if err != nil || st.Unchanged != 50 {
+		t.Fatalf("actions re-written after the load: %+v %v", st, err)
+	}
+}

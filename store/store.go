@@ -199,14 +199,14 @@ func Open(path string) (_ *Store, err error) {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	bulk, err := jobsBulkTx(ctx, s.w)
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
 	for _, spec := range []writeSpec{jobsWrite, tasksWrite, actionsWrite} {
-		for _, q := range []string{spec.upsert, spec.lookup} {
-			if bulk && q == jobUpsertSQL {
+		bulk, err := bulkTx(ctx, s.w, bulkTables[spec.table])
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		for _, q := range []string{spec.upsert, spec.lookup, bulkTables[spec.table].insert} {
+			if bulk && q == spec.upsert {
 				continue // its conflict target is back at the end of the load
 			}
 			if _, err := s.ws.get(ctx, q); err != nil {

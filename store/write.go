@@ -207,9 +207,7 @@ func (s *Store) insertJobsBulk(ctx context.Context, tx *sql.Tx, rows []JobRow, p
 	// A head row stored again is not a new job.
 	st.Inserted -= again
 	st.Updated += again
-	_, err = tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-		metaBulkJobs, fmt.Sprint(nowMS()))
-	return st, err
+	return st, setBulkHeartbeat(ctx, tx, bulkJobs)
 }
 
 // errorSignature is the grouping key of an error message ("" for none).
@@ -255,7 +253,25 @@ func (s *Store) WriteActions(ctx context.Context, rows []ActionRow, cur *Cursor)
 }
 
 func (s *Store) write(ctx context.Context, spec writeSpec, n int, prep func(i int, now int64) (op, error), cur *Cursor) (WriteStats, error) {
-	return s.writeWith(ctx, spec, n, prep, cur, nil)
+	bt := bulkTables[spec.table]
+	if bt == nil {
+		return s.writeWith(ctx, spec, n, prep, cur, nil)
+	}
+	return s.writeWith(ctx, spec, n, prep, cur, func(tx *sql.Tx, upsert upsertFunc) (WriteStats, error) {
+		bulk, err := bulkTx(ctx, tx, bt)
+		if err != nil || !bulk {
+			if err != nil {
+				return WriteStats{}, err
+			}
+			return upsert(nil, "")
+		}
+		// A first sync (store/bulk.go): plain inserts, all new rows.
+		st, err := upsert(map[string]string{}, bt.insert)
+		if err != nil {
+			return st, err
+		}
+		return st, setBulkHeartbeat(ctx, tx, bt)
+	})
 }
 
 // upsertFunc writes a batch given the stored states of its keys (nil: it

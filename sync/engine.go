@@ -56,9 +56,9 @@ type Progress struct {
 	// Head marks progress of the first sync's newest-jobs head (see
 	// syncHead); its counts are separate from the pass that follows.
 	Head bool
-	// Indexing is reported once after the last page of a first sync of
-	// jobs: the store is building the indexes it skipped while loading
-	// (store.EndBulkJobs), which takes seconds on a million jobs.
+	// Indexing is reported once after the last page of a first sync of a
+	// source: the store is building the indexes it skipped while loading
+	// (store.EndBulk), which takes seconds on a million jobs.
 	Indexing bool
 }
 
@@ -233,19 +233,19 @@ func (e *Engine) lcmSources() []runner {
 	return []runner{
 		&source[veza.Job, store.JobRow]{
 			e: e, src: "jobs", cursorKey: "veza/jobs", sortField: "created_at", details: e.details,
-			list: c.ListJobRecords, convert: jobRow, write: e.st.WriteJobs, bulk: true, raw: ptr(c.JobRecordsRaw()),
+			list: c.ListJobRecords, convert: jobRow, write: e.st.WriteJobs, bulk: "jobs", raw: ptr(c.JobRecordsRaw()),
 			key:  func(j *veza.Job) *time.Time { return j.CreatedAt },
 			open: func(j *veza.Job) bool { return isOpen(j.State) },
 		},
 		&source[veza.Action, store.ActionRow]{
 			e: e, src: "actions", cursorKey: "veza/actions", sortField: "started_at",
-			list: c.ListActionRecords, convert: actionRow, write: e.st.WriteActions,
+			list: c.ListActionRecords, convert: actionRow, write: e.st.WriteActions, bulk: "actions",
 			key:  func(a *veza.Action) *time.Time { return a.StartedAt },
 			open: func(a *veza.Action) bool { return isOpen(a.State) },
 		},
 		&source[veza.Task, store.TaskRow]{
 			e: e, src: "tasks", cursorKey: "veza/tasks", sortField: "t_created_at",
-			list: c.ListTaskRecords, convert: taskRow, write: e.st.WriteTasks,
+			list: c.ListTaskRecords, convert: taskRow, write: e.st.WriteTasks, bulk: "tasks",
 			key:  func(t *veza.Task) *time.Time { return t.TCreatedAt },
 			open: func(t *veza.Task) bool { return isOpen(t.State) },
 		},

@@ -41,9 +41,9 @@ type source[W, R any] struct {
 	write     func(context.Context, []R, *store.Cursor) (store.WriteStats, error)
 	key       func(*W) *time.Time // the sort field; nil when unset
 	open      func(*W) bool
-	// bulk: a first pass into an empty table loads in the store's bulk
-	// mode (store.BeginBulkJobs; jobs only).
-	bulk bool
+	// bulk names the table a first pass into it while empty loads in the
+	// store's bulk mode (store.BeginBulk); "" for none.
+	bulk string
 	// raw, when set, is list in two steps: the pager then requests the
 	// next page while this one is decoded (veza.NewPrefetchPager).
 	raw *veza.RawLister[veza.Record[W]]
@@ -89,9 +89,9 @@ func (s *source[W, R]) run(ctx context.Context, progress func(Progress)) (err er
 	if err != nil {
 		return err
 	}
-	if s.bulk {
+	if s.bulk != "" {
 		if start == (cursor{}) {
-			if _, err := s.e.st.BeginBulkJobs(ctx); err != nil {
+			if _, err := s.e.st.BeginBulk(ctx, s.bulk); err != nil {
 				return err
 			}
 		}
@@ -99,8 +99,8 @@ func (s *source[W, R]) run(ctx context.Context, progress func(Progress)) (err er
 		// a bulk load: the TUI must not wait for the next sync to get its
 		// indexes back. A cancelled run resumes the load.
 		defer func() {
-			if s.bulk && err != nil && ctx.Err() == nil {
-				if _, e := s.e.st.EndBulkJobs(context.WithoutCancel(ctx)); e != nil {
+			if err != nil && ctx.Err() == nil {
+				if _, e := s.e.st.EndBulk(context.WithoutCancel(ctx), s.bulk); e != nil {
 					s.e.log.Warn("sync: ending the bulk load", "source", s.src, "err", e)
 				}
 			}
@@ -142,18 +142,18 @@ func (s *source[W, R]) run(ctx context.Context, progress func(Progress)) (err er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s.bulk {
-		if bulk, err := s.e.st.JobsBulk(ctx); err != nil {
+	if s.bulk != "" {
+		if bulk, err := s.e.st.Bulk(ctx, s.bulk); err != nil {
 			return err
 		} else if bulk {
 			p.Indexing = true
 			progress(p)
 			p.Indexing = false
-			removed, err := s.e.st.EndBulkJobs(ctx)
+			removed, err := s.e.st.EndBulk(ctx, s.bulk)
 			if err != nil {
 				return err
 			}
-			p.Stats.Inserted -= int(removed) // a job sent twice was stored once
+			p.Stats.Inserted -= int(removed) // a row sent twice was stored once
 		}
 	}
 	return nil
