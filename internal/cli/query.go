@@ -192,19 +192,10 @@ func (sel *selection) write(ctx context.Context, r *runner, st *store.Store, w i
 func (sel *selection) writeValues(ctx context.Context, r *runner, st *store.Store, w io.Writer, format string, details bool) (int, error) {
 	rw := newRowWriter(format, w, sel.fields, r, sel.src.Name)
 	vals := make([]any, len(sel.fields))
-	n := 0
-	err := sel.each(ctx, st, func(row record) error {
+	n, err := sel.eachDetailed(ctx, st, details, func(row record, det []rawMember) error {
 		for i, f := range sel.fields {
 			vals[i], _ = sel.src.get(row, f.name)
 		}
-		var det []rawMember
-		if details && sel.src.Details != nil {
-			var err error
-			if det, err = sel.src.Details(ctx, st, row); err != nil {
-				return err
-			}
-		}
-		n++
 		return rw.row(vals, det)
 	})
 	if err != nil {
@@ -213,10 +204,9 @@ func (sel *selection) writeValues(ctx context.Context, r *runner, st *store.Stor
 	return n, rw.end()
 }
 
-// writeJSON writes json (array) or jsonl as jsonWriter does, encoding
-// straight from the rows (jsonEncoder).
-func (sel *selection) writeJSON(ctx context.Context, st *store.Store, w io.Writer, array, details bool) (int, error) {
-	jw := &jsonWriter{w: w, fields: sel.fields, array: array, enc: newJSONEncoder(sel.src, sel.fields)}
+// eachDetailed is each with the row's details (when asked and the source
+// has any), counting the rows.
+func (sel *selection) eachDetailed(ctx context.Context, st *store.Store, details bool, fn func(record, []rawMember) error) (int, error) {
 	n := 0
 	err := sel.each(ctx, st, func(row record) error {
 		var det []rawMember
@@ -227,8 +217,16 @@ func (sel *selection) writeJSON(ctx context.Context, st *store.Store, w io.Write
 			}
 		}
 		n++
-		return jw.record(row, det)
+		return fn(row, det)
 	})
+	return n, err
+}
+
+// writeJSON writes json (array) or jsonl as jsonWriter does, encoding
+// straight from the rows (jsonEncoder).
+func (sel *selection) writeJSON(ctx context.Context, st *store.Store, w io.Writer, array, details bool) (int, error) {
+	jw := &jsonWriter{w: w, fields: sel.fields, array: array, enc: newJSONEncoder(sel.src, sel.fields)}
+	n, err := sel.eachDetailed(ctx, st, details, jw.record)
 	if err != nil {
 		return n, err
 	}

@@ -13,10 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/opsdeck/opsdeck/store"
-	"github.com/opsdeck/opsdeck/ui/sanitize"
 )
 
 // streamStrings are values the output must carry exactly: escapes, C1
@@ -251,55 +249,8 @@ func TestDayCacheMatchesFormat(t *testing.T) {
 	}
 }
 
-// referenceJSONString is appendJSONString as it was before the 8-byte
-// skip, kept to test the skip against.
-func referenceJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != 0x7f {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = appendUEscape(b, rune(c))
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if sanitize.Unsafe(r) {
-			b = append(b, s[start:i]...)
-			b = appendUEscape(b, r)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// referenceJSONString is appendJSONString without the 8-byte skip.
+func referenceJSONString(b []byte, s string) []byte { return appendJSONStringSkip(b, s, false) }
 
 func TestJSONStringMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
