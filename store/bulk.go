@@ -186,6 +186,19 @@ func (s *Store) BeginBulk(ctx context.Context, table string) (bool, error) {
 				return err
 			}
 		}
+		if bt == bulkJobs {
+			// Nothing is indexed for text: a table emptied by prune may
+			// have left its mark high, and new rows start at rowid 1.
+			for _, q := range []string{
+				"INSERT INTO jobs_fts (jobs_fts) VALUES ('delete-all')",
+				"UPDATE jobs_fts_state SET indexed_upto = 0",
+				"DELETE FROM jobs_fts_pending",
+			} {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return err
+				}
+			}
+		}
 		if err := setBulkHeartbeat(ctx, tx, bt); err != nil {
 			return err
 		}

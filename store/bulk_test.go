@@ -358,3 +358,45 @@ func TestBulkTasksAndActions(t *testing.T) {
 		t.Fatalf("actions re-written after the load: %+v %v", st, err)
 	}
 }
+
+// TestBulkAfterPruneToEmpty: a jobs table emptied by prune (its text index
+// mark left high) loads in bulk mode and every new job is searchable.
+func TestBulkAfterPruneToEmpty(t *testing.T) {
+	s := openTest(t)
+	g := newGen(9)
+	var old []JobRow
+	for range 300 {
+		old = append(old, g.job(1000, false))
+	}
+	if _, err := s.WriteJobs(ctx, old, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FlushTextIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec("UPDATE jobs SET created_at = 1"); err != nil { // all old
+		t.Fatal(err)
+	}
+	if _, err := s.Prune(ctx, time.UnixMilli(1000), false); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.Count(ctx, EntityJobs, nil); n != 0 {
+		t.Fatalf("%d jobs left after prune", n)
+	}
+	if on, err := s.BeginBulkJobs(ctx); err != nil || !on {
+		t.Fatal(on, err)
+	}
+	fresh := []JobRow{g.job(1, false), g.job(1, false)}
+	fresh[0].IdentityName, fresh[1].IdentityName = "Zebulon Quartz", "Zebulon Quartz"
+	if _, err := s.WriteJobs(ctx, fresh, &Cursor{Source: "veza/jobs", Value: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EndBulkJobs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var indexed int
+	s.r.QueryRow("SELECT count(*) FROM jobs_fts WHERE jobs_fts MATCH ?", ftsTrigrams("zebulon")).Scan(&indexed)
+	if n, err := s.CountQuery(ctx, EntityJobs, Query{Text: "Zebulon"}); err != nil || n != 2 || indexed != 2 {
+		t.Fatalf("after a load into a pruned table: %d matches, %d in the index (%v); want 2", n, indexed, err)
+	}
+}
