@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -313,9 +314,18 @@ func TestEventsResumeAfterCancel(t *testing.T) {
 	if p.Stats.Inserted+inserted != n || p.Stats.Unchanged != 0 {
 		t.Fatalf("resumed sync %+v after %d: duplicates or gaps (%d events)", p.Stats, inserted, n)
 	}
+	// The cancelled run's last request may reach the server after the
+	// reset above (the client gives up at once, the server still reads
+	// it): such a straggler asks for a page after the committed one. The
+	// resumed run starts at its first request with the committed token.
 	reqs := e.px.exports()
-	if reqs[0].Get("page_token") != tok || reqs[0].Has("filter") {
-		t.Fatalf("resume started with %v, want the committed token", reqs[0])
+	first := slices.IndexFunc(reqs, func(q url.Values) bool { return q.Get("page_token") == tok })
+	if first < 0 || first > 1 {
+		t.Fatalf("resume did not start with the committed token %q: %v", tok, reqs)
+	}
+	reqs = reqs[first:]
+	if reqs[0].Has("filter") {
+		t.Fatalf("resume started with %v, want the committed token alone", reqs[0])
 	}
 	// Distinct requests: a transport retry (a pooled connection the
 	// cancelled run left dead) asks for the same page again.
