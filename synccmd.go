@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	gosync "sync"
@@ -36,6 +37,9 @@ func cmdSync(g globals, args []string, stderr io.Writer) error {
 	lf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if !*follow {
+		syncGC()
 	}
 	t, err := resolve(g, *cache, stderr)
 	if err != nil {
@@ -456,4 +460,19 @@ func barLine(s *srcProgress, now time.Time, spin string) string {
 	}
 	// No total: the APIs page without counts.
 	return fmt.Sprintf("%s %-16s %s rows  %s rows/s  page %d", spin, s.label, thousands(s.rows), thousands(int(rate)), s.pages)
+}
+
+// syncGC tunes the collector for a one-shot sync. Its live Go heap is a few
+// MB while it allocates about a page's size per page, so the default GOGC
+// collected ~120 times a second (gctrace): collecting only near a memory
+// limit instead cut a first sync's CPU by ~10% (300k jobs: 19.5 against
+// 21-23.8 CPU-s) for ~50 MB more RSS. SQLite's memory is outside the Go
+// heap and unaffected. GOGC or GOMEMLIMIT in the environment win; --follow
+// keeps the default (it runs for days).
+func syncGC() {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	debug.SetMemoryLimit(96 << 20)
+	debug.SetGCPercent(-1)
 }
