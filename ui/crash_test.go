@@ -49,6 +49,20 @@ func reports(t *testing.T, dir string) []string {
 	return m
 }
 
+// onlyReport is the text of the one crash report in dir.
+func onlyReport(t *testing.T, dir string) string {
+	t.Helper()
+	rs := reports(t, dir)
+	if len(rs) != 1 {
+		t.Fatalf("%d crash reports", len(rs))
+	}
+	b, err := os.ReadFile(rs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // TestPanicsAreRecovered: a panic in a view's Update or View never leaves
 // the App; it becomes a flash naming the crash report, a 0600 report with
 // the stack and the breadcrumbs but no environment, and (for View) the
@@ -69,15 +83,7 @@ func TestPanicsAreRecovered(t *testing.T) {
 	if !strings.Contains(frame, "internal error in Root › Detail (Update)") || !strings.Contains(frame, "body of Detail") {
 		t.Fatalf("after a panic in Update:\n%s", frame)
 	}
-	rs := reports(t, dir)
-	if len(rs) != 1 {
-		t.Fatalf("%d crash reports", len(rs))
-	}
-	b, err := os.ReadFile(rs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	report := string(b)
+	report := onlyReport(t, dir)
 	for _, want := range []string{"where:    App.Update", "message:  tea.KeyMsg", "views:    Root › Detail", "index out of range", "crash_test.go", "goroutine"} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)
@@ -86,7 +92,7 @@ func TestPanicsAreRecovered(t *testing.T) {
 	if strings.Contains(report, "hunter2") || strings.Contains(report, "OPSDECK_SECRET") {
 		t.Fatal("the environment is in the report")
 	}
-	if fi, _ := os.Stat(rs[0]); fi.Mode().Perm() != 0o600 {
+	if fi, _ := os.Stat(reports(t, dir)[0]); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("report mode %04o", fi.Mode().Perm())
 	}
 	// The same panic again: no second report.
