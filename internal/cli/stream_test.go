@@ -336,16 +336,20 @@ func TestStreamStops(t *testing.T) {
 	// only once the reader has returned.
 	src := *jobsSource
 	var exited atomic.Bool
+	entered := make(chan struct{})
 	src.Page = func(ctx context.Context, st *store.Store, q store.Query, after *store.Key, n int) ([]record, error) {
 		if after == nil {
 			return jobsSource.Page(ctx, st, q, after, n)
 		}
+		close(entered)
 		<-ctx.Done() // the second page never comes
 		defer exited.Store(true)
 		return nil, ctx.Err()
 	}
 	blocked := &selection{src: &src, q: sel.q, fields: sel.fields}
-	err = blocked.each(context.Background(), st, func(record) error { return errFull })
+	// The writer fails once the reader is inside its read of the next page
+	// (it reads one page ahead), however slowly the goroutines are run.
+	err = blocked.each(context.Background(), st, func(record) error { <-entered; return errFull })
 	if !errors.Is(err, errFull) {
 		t.Fatalf("blocked reader: %v", err)
 	}
