@@ -158,17 +158,12 @@ func fastJobArray(b []byte, i int) ([]Record[Job], int, bool) {
 			return nil, i, false
 		}
 		rec.Raw = json.RawMessage(b[start:i:i])
-		i = skipWS(b, i)
-		if i >= len(b) {
+		var done bool
+		if i, done, ok = afterElem(b, i, ']'); !ok {
 			return nil, i, false
+		} else if done {
+			return out, i, true
 		}
-		if b[i] == ']' {
-			return out, i + 1, true
-		}
-		if b[i] != ',' {
-			return nil, i, false
-		}
-		i = skipWS(b, i+1)
 	}
 }
 
@@ -271,17 +266,10 @@ func fastJob(b []byte, i int, j *Job) (int, bool) {
 				return i, false
 			}
 		}
-		i = skipWS(b, end)
-		if i >= len(b) {
-			return i, false
+		var done bool
+		if i, done, ok = afterElem(b, end, '}'); !ok || done {
+			return i, ok
 		}
-		if b[i] == '}' {
-			return i + 1, true
-		}
-		if b[i] != ',' {
-			return i, false
-		}
-		i = skipWS(b, i+1)
 	}
 }
 

@@ -13,6 +13,22 @@ const maxNesting = 10000
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
+// afterElem reads what follows an element of an object or array that
+// ends at b[i]: the closing bracket (done, next is just past it) or a
+// comma (next is the following element). ok is false for anything else.
+func afterElem(b []byte, i int, closing byte) (next int, done, ok bool) {
+	i = skipWS(b, i)
+	switch {
+	case i >= len(b):
+		return i, false, false
+	case b[i] == closing:
+		return i + 1, true, true
+	case b[i] != ',':
+		return i, false, false
+	}
+	return skipWS(b, i+1), false, true
+}
+
 func skipWS(b []byte, i int) int {
 	for i < len(b) && isSpace(b[i]) {
 		i++
@@ -56,17 +72,10 @@ func strictValueDepth(b []byte, i, depth int) (int, bool) {
 			if i, ok = strictValueDepth(b, i, depth+1); !ok {
 				return i, false
 			}
-			i = skipWS(b, i)
-			if i >= len(b) {
-				return i, false
+			var done bool
+			if i, done, ok = afterElem(b, i, '}'); !ok || done {
+				return i, ok
 			}
-			if b[i] == '}' {
-				return i + 1, true
-			}
-			if b[i] != ',' {
-				return i, false
-			}
-			i = skipWS(b, i+1)
 		}
 	case c == '[':
 		if depth >= maxNesting {
@@ -81,17 +90,10 @@ func strictValueDepth(b []byte, i, depth int) (int, bool) {
 			if i, ok = strictValueDepth(b, i, depth+1); !ok {
 				return i, false
 			}
-			i = skipWS(b, i)
-			if i >= len(b) {
-				return i, false
+			var done bool
+			if i, done, ok = afterElem(b, i, ']'); !ok || done {
+				return i, ok
 			}
-			if b[i] == ']' {
-				return i + 1, true
-			}
-			if b[i] != ',' {
-				return i, false
-			}
-			i = skipWS(b, i+1)
 		}
 	case c == 't':
 		return literal(b, i, "true")
